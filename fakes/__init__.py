@@ -1,0 +1,1 @@
+"""Fake RetailCRM and WooCommerce servers: rules/state modules plus thin HTTP layers."""

@@ -1,0 +1,1 @@
+"""stocksim: the simulated clock, actors, observers and the acceptance-suite runner."""

@@ -1,0 +1,141 @@
+"""The ``stocksim`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+
+from sim.cases import CASES, FEATURES_DIR, Case, coverage
+from sim.timeline import clock_text
+
+
+class CaseResults:
+    """A pytest plugin that remembers each scenario's tags, outcome and simulated time."""
+
+    def __init__(self) -> None:
+        self.tags: dict[str, set[str]] = {}
+        self.outcome: dict[str, str] = {}
+        self.sim_seconds: dict[str, float] = {}
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        self.tags[item.nodeid] = {m.name for m in item.iter_markers()}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            if self.outcome.get(report.nodeid) != "failed":
+                self.outcome[report.nodeid] = report.outcome
+        for name, value in report.user_properties:
+            if name == "sim_seconds":
+                self.sim_seconds[report.nodeid] = float(value)
+
+    def for_case(self, case: Case) -> list[str]:
+        return [n for n, tags in self.tags.items() if case.tag in tags and (not case.branch_tag or case.branch_tag in tags)]
+
+
+def case_table(results: CaseResults) -> tuple[str, bool]:
+    rows = []
+    all_passed = True
+    for case in CASES:
+        nodes = results.for_case(case)
+        outcomes = [results.outcome.get(n, "not run") for n in nodes]
+        if not nodes:
+            status = "NO SCENARIO"
+        elif all(o == "passed" for o in outcomes):
+            status = "passed"
+        elif any(o == "failed" for o in outcomes):
+            status = "FAILED"
+        else:
+            status = ", ".join(sorted(set(outcomes)))
+        all_passed &= status == "passed"
+        covered = sum(results.sim_seconds.get(n, 0.0) for n in nodes)
+        rows.append((case.id, case.branch or "-", status, str(len(nodes)), clock_text(covered)))
+    header = ("case", "branch", "result", "scenarios", "simulated")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(header), line(tuple("-" * w for w in widths))] + [line(r) for r in rows]), all_passed
+
+
+def run(args: argparse.Namespace) -> int:
+    report_dir = Path(args.report)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    pytest_args = [
+        str(FEATURES_DIR), "--rootdir", str(FEATURES_DIR), "-p", "no:cacheprovider",
+        f"--junitxml={report_dir / 'junit.xml'}", f"--cucumberjson={report_dir / 'cucumber.json'}",
+        "-q" if not args.verbose else "-v",
+    ]
+    for value in args.sim_param:
+        pytest_args += ["--sim-param", value]
+    for value in args.crm_setting:
+        pytest_args += ["--crm-setting", value]
+    if args.k:
+        pytest_args += ["-k", args.k]
+    if args.timeline:
+        pytest_args.append("--sim-timeline")
+    if args.exitfirst:
+        pytest_args.append("-x")
+    results = CaseResults()
+    started = time.perf_counter()
+    code = pytest.main(pytest_args, plugins=[results])
+    wall = time.perf_counter() - started
+    table, all_passed = case_table(results)
+    simulated = sum(results.sim_seconds.values())
+    print("\nstocksim: documented cases\n" + table)
+    print(f"\nsimulated {clock_text(simulated)} in {wall:.2f} s of wall time "
+          f"({simulated / wall:,.0f}x real time); reports in {report_dir}/ (junit.xml, cucumber.json)")
+    if code == 0 and not all_passed and not args.k:
+        return 1
+    return int(code)
+
+
+def cases(args: argparse.Namespace) -> int:
+    missing = 0
+    for case, refs in coverage():
+        print(f"{case.label}: {case.statement}")
+        for ref in refs:
+            print(f"    {ref.feature}: {ref.name}")
+        if not refs:
+            missing += 1
+            print("    (no scenario covers this case)")
+    print(f"\n{len(CASES)} cases and branches, {len(CASES) - missing} covered, {missing} without a scenario")
+    return 1 if missing else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stocksim",
+        description="Scenario simulator and acceptance suite for RetailCRM <-> WooCommerce stock synchronisation.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_run = sub.add_parser("run", help="run the acceptance suite against the embedded fakes",
+                           description="Run every scenario in simulated time against fake CRM and shop servers "
+                                       "on 127.0.0.1, then print a table of the documented cases.")
+    p_run.add_argument("--report", default="reports", metavar="DIR",
+                       help="where to write junit.xml and cucumber.json (default: ./reports)")
+    p_run.add_argument("-k", metavar="EXPR", help="only scenarios matching this pytest -k expression (e.g. C1)")
+    p_run.add_argument("--sim-param", action="append", default=[], metavar="NAME=SECONDS",
+                       help="override a schedule parameter, e.g. inventories_interval=1200 (repeatable)")
+    p_run.add_argument("--crm-setting", action="append", default=[], metavar="NAME=JSON",
+                       help="override a fake CRM setting, e.g. auto_cancel_items=false (repeatable)")
+    p_run.add_argument("--timeline", action="store_true", help="print every scenario's timeline, not only failures'")
+    p_run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing scenario")
+    p_run.add_argument("-v", "--verbose", action="store_true", help="one line per scenario")
+    p_run.set_defaults(func=run)
+
+    p_cases = sub.add_parser("cases", help="list the documented cases and branches with the scenarios covering them")
+    p_cases.set_defaults(func=cases)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
