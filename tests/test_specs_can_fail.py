@@ -31,6 +31,19 @@ def test_a_crm_that_keeps_stock_on_item_cancel_fails_c1_outcome(pytester: pytest
     result.stdout.fnmatch_lines(["*the CRM stock is 8, expected 10*"])
 
 
+def test_a_10_minute_history_interval_fails_w2_timing(pytester: pytest.Pytester) -> None:
+    result = run_scenarios(pytester, "-m", "W2", "--sim-param", "history_interval=600")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the shop stock was 10 at the deadline*"])
+
+
+def test_the_preambles_reading_of_mode_w_fails_w1(pytester: pytest.Pytester) -> None:
+    """The source's mode-W preamble says the CRM changes only at catalog import; W1's table row says at once."""
+    result = run_scenarios(pytester, "-m", "W1", "--crm-setting", "write_off_site_orders_in_site_mode=false")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*the CRM stock is 10, expected 8*"])
+
+
 STAYS_UNTIL_SYNC = """
 @mode_site
 Feature: a change that comes too early
