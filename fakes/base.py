@@ -3,18 +3,25 @@ threaded loopback server.
 
 Each fake subclasses ``FakeApp``: it lists its real-API routes and says how its
 real API spells an error. The admin plane lives under ``ADMIN_PREFIX``, a path
-no real RetailCRM or WordPress route can take.
+no real RetailCRM or WordPress route can take. It also holds the fault rules
+(``Faults``) that make a fake misbehave on purpose, and a per-key rate limiter
+a fake may use (``RateLimiter``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
+import time
 from collections import deque
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -57,6 +64,195 @@ class Journal:
             self._entries.clear()
 
 
+# -- faults --------------------------------------------------------------------
+
+#: What a fault may do. Only ``status`` exists: answer ``status`` (with ``body``)
+#: instead of the handler. A later kind (latency, connection reset, malformed
+#: body) adds its name here, its fields to ``parse_fault`` and its effect to
+#: ``FakeApp.fault_effects``.
+FAULT_KINDS = ("status",)
+_FAULT_FIELDS = frozenset({"kind", "method", "path", "status", "body", "times", "from", "until"})
+
+
+class AdminInputError(ValueError):
+    """A control-plane request the fake refuses with 400 ``{"error": ...}``."""
+
+
+class FaultError(AdminInputError):
+    """A fault rule the admin plane refuses."""
+
+
+@dataclass
+class Fault:
+    """One rule: the requests it matches get the fault instead of the fake's answer."""
+
+    id: int
+    path: str  # a glob (fnmatch) on the request path; "*" also crosses "/"
+    status: int
+    kind: str = "status"
+    method: str | None = None  # None: every method
+    body: Any = None
+    has_body: bool = False  # no "body": the fake's own api_error; "body": null answers JSON null
+    times: int | None = None  # None: for ever
+    start: float | None = None  # "from": simulated seconds on the fake's clock
+    until: float | None = None
+    hits: int = 0
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.times is None else self.times - self.hits
+
+    def matches(self, method: str, path: str, now: float) -> bool:
+        return (self.remaining != 0
+                and (self.method is None or self.method == method)
+                and (self.start is None or now >= self.start)
+                and (self.until is None or now < self.until)
+                and fnmatchcase(path, self.path))
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id, "kind": self.kind, "method": self.method, "path": self.path, "status": self.status,
+            "times": self.times, "from": self.start, "until": self.until, "hits": self.hits,
+            "remaining": self.remaining,
+        }
+        if self.has_body:
+            data["body"] = self.body
+        return data
+
+
+def parse_fault(fault_id: int, spec: Any) -> Fault:
+    """A rule from its admin JSON; ``FaultError`` says what is wrong with it.
+    Unknown fields are refused so that a typo ("unitl") cannot widen a rule."""
+    if not isinstance(spec, dict):
+        raise FaultError("a fault rule must be a JSON object")
+    unknown = sorted(set(spec) - _FAULT_FIELDS)
+    if unknown:
+        raise FaultError(f"unknown field(s): {', '.join(unknown)}")
+    kind = spec.get("kind", "status")
+    if kind not in FAULT_KINDS:
+        raise FaultError(f"kind must be one of: {', '.join(FAULT_KINDS)}")
+    path, method, status, times = spec.get("path"), spec.get("method"), spec.get("status"), spec.get("times")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise FaultError('path must be a glob on the request path, starting with "/"')
+    if method is not None and not (isinstance(method, str) and method.isalpha()):
+        raise FaultError("method must be an HTTP method name")
+    if not _is_int(status) or not 200 <= status <= 599:
+        raise FaultError("status must be an HTTP status code from 200 to 599")
+    if times is not None and (not _is_int(times) or times < 1):
+        raise FaultError("times must be a whole number of at least 1")
+    start, until = _seconds(spec, "from"), _seconds(spec, "until")
+    if start is not None and until is not None and until <= start:
+        raise FaultError("until must be later than from")
+    return Fault(id=fault_id, kind=kind, path=path, status=status, method=method.upper() if method else None,
+                 body=spec.get("body"), has_body="body" in spec, times=times, start=start, until=until)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seconds(spec: dict[str, Any], name: str) -> float | None:
+    value = spec.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise FaultError(f"{name} must be a number of simulated seconds")
+    return float(value)
+
+
+class Faults:
+    """The fault rules of one fake; the first rule added is the first tried."""
+
+    def __init__(self) -> None:
+        self._rules: list[Fault] = []
+        self._lock = threading.Lock()
+        self._last_id = 0  # ids are never reused, so a stale DELETE cannot hit a newer rule
+
+    def add(self, spec: Any) -> Fault:
+        with self._lock:
+            fault = parse_fault(self._last_id + 1, spec)
+            self._last_id = fault.id
+            self._rules.append(fault)
+            return fault
+
+    def rules(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [fault.to_json() for fault in self._rules]
+
+    def remove(self, fault_id: int) -> bool:
+        with self._lock:
+            kept = [fault for fault in self._rules if fault.id != fault_id]
+            removed = len(kept) != len(self._rules)
+            self._rules = kept
+            return removed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def take(self, method: str, path: str, now: float) -> Fault | None:
+        """The first rule matching the request, charged one hit (under the lock,
+        so concurrent requests cannot overspend ``times``)."""
+        with self._lock:
+            for fault in self._rules:
+                if fault.matches(method, path, now):
+                    fault.hits += 1
+                    return fault
+            return None
+
+
+# -- rate limit ----------------------------------------------------------------
+
+class RateLimiter:
+    """At most ``limit`` requests per key in any sliding ``window`` seconds; 0 is off.
+
+    Rate limits are about real request rates, so time comes from an injected
+    monotonic wall-clock function, never from the simulated ``Clock``. Only
+    admitted requests count: a client that backs off gets in again after one
+    window, however hard it was refused before.
+    """
+
+    def __init__(self, limit: int = 0, monotonic: Callable[[], float] = time.monotonic,
+                 window: float = 1.0) -> None:
+        self._monotonic = monotonic
+        self._window = window
+        self._admitted: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self.limit = limit
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        self._limit = self.valid_limit(value)
+
+    @staticmethod
+    def valid_limit(value: Any) -> int:
+        if not _is_int(value) or value < 0:
+            raise ValueError("rate_limit must be a whole number of requests per second, 0 for no limit")
+        return int(value)
+
+    def admit(self, key: str) -> bool:
+        if self._limit == 0:
+            return True
+        now = self._monotonic()
+        with self._lock:
+            admitted = self._admitted.setdefault(key, deque())
+            while admitted and admitted[0] <= now - self._window:
+                admitted.popleft()
+            if len(admitted) >= self._limit:
+                return False
+            admitted.append(now)
+            return True
+
+    def forget(self) -> None:
+        """Drop every key's window, e.g. on reset."""
+        with self._lock:
+            self._admitted.clear()
+
+
 class FakeApp:
     """A WSGI app: real-API routes from ``api_rules`` plus the admin plane."""
 
@@ -65,6 +261,9 @@ class FakeApp:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
         self.journal = Journal()
+        self.faults = Faults()
+        #: What each fault kind does to a request it matched.
+        self.fault_effects: dict[str, Callable[[Request, Fault], Response]] = {"status": self._status_fault}
         self.url_map = Map(list(self.api_rules()) + list(self._admin_rules()), strict_slashes=False)
 
     # -- to be provided by each fake -------------------------------------
@@ -91,6 +290,8 @@ class FakeApp:
         yield Rule(f"{p}/reset", endpoint="admin_reset", methods=["POST"])
         yield Rule(f"{p}/state", endpoint="admin_state", methods=["GET"])
         yield Rule(f"{p}/journal", endpoint="admin_journal", methods=["GET", "DELETE"])
+        yield Rule(f"{p}/faults", endpoint="admin_faults", methods=["GET", "POST", "DELETE"])
+        yield Rule(f"{p}/faults/<int:fault_id>", endpoint="admin_fault", methods=["DELETE"])
         yield from self.admin_rules()
 
     def admin_clock(self, request: Request) -> Response:
@@ -104,6 +305,7 @@ class FakeApp:
     def admin_reset(self, request: Request) -> Response:
         self.reset()
         self.journal.clear()
+        self.faults.clear()
         return json_response({"reset": True})
 
     def admin_state(self, request: Request) -> Response:
@@ -115,6 +317,37 @@ class FakeApp:
             return json_response({"cleared": True})
         since = request.args.get("since", "0")
         return json_response({"requests": self.journal.entries(int(since) if since.isdigit() else 0)})
+
+    def admin_faults(self, request: Request) -> Response:
+        if request.method == "GET":
+            return json_response({"faults": self.faults.rules()})
+        if request.method == "DELETE":
+            self.faults.clear()
+            return json_response({"cleared": True})
+        try:
+            fault = self.faults.add(admin_json(request))
+        except AdminInputError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(fault.to_json(), 201)
+
+    def admin_fault(self, request: Request, fault_id: int) -> Response:
+        if not self.faults.remove(fault_id):
+            return json_response({"error": f"no fault with id {fault_id}"}, 404)
+        return json_response({"deleted": fault_id})
+
+    # -- faults ------------------------------------------------------------
+    def _fault_for(self, request: Request) -> Fault | None:
+        # The admin plane is never faulted: a test must always be able to clear its rules.
+        if request.path.startswith(ADMIN_PREFIX):
+            return None
+        return self.faults.take(request.method, request.path, self.clock.now())
+
+    def _status_fault(self, request: Request, fault: Fault) -> Response:
+        if fault.has_body:
+            return json_response(fault.body, fault.status)
+        response = self.api_error(request, fault.status, HTTP_STATUS_CODES.get(fault.status, "fault"))
+        response.status_code = fault.status  # api_error may fold statuses (the shop answers any 5xx as 500)
+        return response
 
     # -- WSGI --------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
@@ -136,13 +369,24 @@ class FakeApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        response = self.dispatch(request)
+        # A fault answers before the handler runs, so it changes no state.
+        fault = self._fault_for(request)
+        response = self.dispatch(request) if fault is None else self.fault_effects[fault.kind](request, fault)
         if not request.path.startswith(ADMIN_PREFIX):
-            self.journal.record(
-                {"t": self.clock.now(), "method": request.method, "path": request.path,
-                 "query": request.query_string.decode("latin-1"), "status": response.status_code}
-            )
+            entry: dict[str, Any] = {"t": self.clock.now(), "method": request.method, "path": request.path,
+                                     "query": request.query_string.decode("latin-1"), "status": response.status_code}
+            if fault is not None:
+                entry["fault"] = {"id": fault.id, "kind": fault.kind}
+            self.journal.record(entry)
         return response(environ, start_response)
+
+
+def admin_json(request: Request) -> Any:
+    """A control-plane request's JSON body, whatever its Content-Type says."""
+    try:
+        return json.loads(request.get_data(as_text=True))
+    except ValueError:
+        raise AdminInputError("body is not valid JSON") from None
 
 
 class _NoDelayHandler(WSGIRequestHandler):
@@ -160,9 +404,14 @@ class FakeServer:
 
     def __init__(self, app: FakeApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=_NoDelayHandler
-        )
+        try:
+            self._server: BaseWSGIServer = make_server(
+                host, port, app, threaded=True, request_handler=_NoDelayHandler
+            )
+        except SystemExit:
+            # werkzeug prints the socket error and exits the process when it cannot
+            # bind; a server embedded in tests or in the CLI must not exit for its caller.
+            raise OSError(f"cannot listen on {host}:{port}") from None
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 

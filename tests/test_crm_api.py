@@ -14,7 +14,7 @@ import requests
 import retailcrm
 
 from fakes.base import FakeServer
-from fakes.crm import CONNECTOR_KEY, MANAGER_KEY, SITE_CODE, CrmApp
+from fakes.crm import CONNECTOR_KEY, MANAGER_KEY, SITE_CODE, CrmApp, CrmState
 from fakes.crm.app import nested_params
 from fakes.crm.catalog import IcmlOffer
 
@@ -145,6 +145,17 @@ def test_bootstrap_with_official_client(client: Any, url: str) -> None:
     assert body(client.statistic_update()) == {"success": True}
 
 
+@pytest.mark.parametrize("method, field, code", [
+    ("order_methods", "orderMethods", "shopping-cart"),
+    ("delivery_types", "deliveryTypes", "courier"),
+    ("payment_types", "paymentTypes", "cash"),
+])
+def test_reference_books_the_module_settings_page_reads(client: Any, method: str, field: str, code: str) -> None:
+    books = body(getattr(client, method)())[field]
+    assert all(key == entry["code"] and entry["active"] is True and entry["name"] for key, entry in books.items())
+    assert set(books[code]) == {"code", "name", "active"}
+
+
 # -- inventories ---------------------------------------------------------------------
 
 def test_inventories_details_and_pagination(client: Any, app: CrmApp) -> None:
@@ -261,6 +272,62 @@ def test_duplicate_order_and_unknown_orders(client: Any, url: str) -> None:
     assert error(bad_by)[1]["errorMsg"] == "Errors in the input parameters"
 
 
+def test_orders_upload_creates_each_order_like_create(client: Any, app: CrmApp) -> None:
+    uploaded = client.orders_upload([{**ORDER, "externalId": "a"}, {**ORDER, "externalId": 7}], SITE_CODE)
+    assert (uploaded.get_status_code(), uploaded.get_response()) == (
+        200, {"success": True, "uploadedOrders": [{"id": 1, "externalId": "a"}, {"id": 2, "externalId": "7"}]})
+    assert stock(app) == 6
+    assert [r["created"] for r in body(client.orders_history({"sinceId": 0}))["history"]] == [True, True]
+
+
+def test_orders_upload_with_failures_answers_460_and_keeps_the_good_ones(client: Any, app: CrmApp) -> None:
+    client.order_create({**ORDER, "externalId": "a"}, SITE_CODE)
+    upload = client.orders_upload([
+        {**ORDER, "externalId": "b"},
+        {"externalId": "c", "items": [{"offer": {"externalId": "nope"}}]},
+        {**ORDER, "externalId": "a"},
+        {**ORDER, "externalId": "b"},
+    ], SITE_CODE)
+    assert (upload.get_status_code(), upload.is_successful()) == (460, False)
+    assert upload.get_response() == {
+        "success": False, "errorMsg": "Orders are loaded with errors",
+        "errors": ["items[0].offer: Offer not found.", "Order already exists.", "Order already exists."],
+        "uploadedOrders": [{"id": 2, "externalId": "b"}],
+        "failedOrders": [{"externalId": "c"}, {"externalId": "a"}, {"externalId": "b"}],
+    }
+    assert stock(app) == 6 and body(client.orders())["pagination"]["totalCount"] == 2
+
+
+@pytest.mark.parametrize("orders, errors", [
+    ([], {"orders": "This collection should contain 1 to 50 elements."}),
+    ([ORDER] * 51, {"orders": "This collection should contain 1 to 50 elements."}),
+    ({"externalId": "x"}, {"orders": "This value should be of type array."}),
+])
+def test_orders_upload_batch_limits(client: Any, app: CrmApp, orders: Any, errors: dict[str, str]) -> None:
+    refused = client.orders_upload(orders, SITE_CODE)
+    assert (refused.get_status_code(), refused.get_errors()) == (400, errors)
+    assert body(client.orders())["orders"] == []
+
+
+def test_orders_upload_needs_orders(url: str) -> None:
+    assert error(requests.post(f"{url}{V5}/orders/upload", headers=HEADERS, data={"site": SITE_CODE})) == (
+        400, {"success": False, "errorMsg": "Parameter 'orders' is missing"})
+
+
+def test_orders_statuses_by_id_and_external_id(client: Any, manager: Any, url: str) -> None:
+    for external_id in ("a", "b", "c"):
+        client.order_create({**ORDER, "externalId": external_id}, SITE_CODE)
+    manager.order_edit({"externalId": "b", "status": "no-call"}, site=SITE_CODE)
+    manager.order_create({"items": [{"offer": {"id": 1}}]}, SITE_CODE)
+    statuses = body(client.orders_statuses([1, 4, 99], ["b", "zzz"]))["orders"]
+    assert statuses == [{"id": 1, "externalId": "a", "status": "new", "group": "new"},
+                        {"id": 2, "externalId": "b", "status": "no-call", "group": "cancel"},
+                        {"id": 4, "status": "new", "group": "new"}]
+    assert body(client.orders_statuses([], []))["orders"] == []
+    status, data = error(requests.get(f"{url}{V5}/orders/statuses?ids[]=x", headers=HEADERS))
+    assert (status, data["errors"]) == (400, {"children[ids]": "Значение недопустимо."})
+
+
 def test_fix_external_ids(manager: Any, client: Any) -> None:
     order = body(manager.order_create({"items": [{"offer": {"id": 1}}]}, SITE_CODE))["order"]
     assert "externalId" not in order
@@ -335,6 +402,41 @@ def test_customers(client: Any) -> None:
     assert duplicate.get_status_code() == 400
 
 
+def test_customer_edit_by_external_id_and_by_id(client: Any, manager: Any) -> None:
+    customer_id = body(client.customer_create({"externalId": "c1", "firstName": "Bo", "email": "bo@example.com"},
+                                              SITE_CODE))["id"]
+    edited = client.customer_edit({"externalId": "c1", "firstName": "Bob", "phones": [{"number": "+7922"}]},
+                                  site=SITE_CODE)
+    assert (edited.get_status_code(), edited.get_response()) == (200, {"success": True, "id": customer_id})
+    by_id = manager.customer_edit({"id": customer_id, "email": "bob@example.com", "firstName": "Bob"}, "id")
+    assert body(by_id) == {"success": True, "id": customer_id}
+    customer = body(client.customer("c1"))["customer"]
+    assert (customer["firstName"], customer["email"], customer["phones"]) == (
+        "Bob", "bob@example.com", [{"number": "+7922"}])
+    history = body(client.customers_history({"sinceId": 1}))["history"]
+    assert [(r["field"], r["oldValue"], r["newValue"], r["apiKey"]["current"]) for r in history] == [
+        ("first_name", "Bo", "Bob", True), ("phones", [], [{"number": "+7922"}], True),
+        ("email", "bo@example.com", "bob@example.com", False)]  # the unchanged firstName left no record
+    assert history[0]["customer"] == {"id": customer_id, "externalId": "c1", "site": SITE_CODE}
+
+
+def test_customer_edit_errors(client: Any, url: str) -> None:
+    client.customer_create({"externalId": "c1"}, SITE_CODE)
+    client.customer_create({"externalId": "c2"}, SITE_CODE)
+    missing = client.customer_edit({"externalId": "ghost", "firstName": "X"})
+    assert (missing.get_status_code(), missing.get_error_msg()) == (404, "Not found")
+    clash = requests.post(f"{url}{V5}/customers/c2/edit", headers=HEADERS,
+                          data={"customer": json.dumps({"externalId": "c1"})})
+    assert error(clash) == (400, {"success": False, "errorMsg": "Errors in the entity format",
+                                  "errors": {"externalId": "Customer with this externalId already exists."}})
+    bad_phones = client.customer_edit({"externalId": "c1", "phones": "+7900"})
+    assert bad_phones.get_errors() == {"phones": "This value should be of type array."}
+    assert error(requests.post(f"{url}{V5}/customers/c1/edit", headers=HEADERS)) == (
+        400, {"success": False, "errorMsg": "Parameter 'customer' is missing"})
+    assert error(requests.post(f"{url}{V5}/customers/c1/edit", headers=HEADERS,
+                               data={"customer": "{}", "site": "other-shop"}))[0] == 403
+
+
 # -- admin plane ---------------------------------------------------------------------------------
 
 class IcmlServer:
@@ -406,6 +508,17 @@ def test_admin_catalog_import(url: str, app: CrmApp, icml: IcmlServer) -> None:
     failed = requests.post(f"{url}/__stocksim/catalog-import")
     assert failed.status_code == 502 and "fetching" in failed.json()["error"]
     assert requests.post(f"{url}/__stocksim/catalog-import", json={"site": "other"}).status_code == 400
+
+
+def test_defaults_are_what_reset_returns_to() -> None:
+    crm = CrmState()
+    wiring = {"sites": {SITE_CODE: {"yml_url": "http://127.0.0.1:9/simla.xml"}}}
+    assert crm.set_defaults(wiring)["sites"][SITE_CODE]["yml_url"] == "http://127.0.0.1:9/simla.xml"
+    crm.update_settings({"auto_cancel_items": False, "sites": {SITE_CODE: {"yml_url": None}}})
+    crm.reset()
+    settings = crm.settings()
+    assert (settings["auto_cancel_items"], settings["sites"][SITE_CODE]["yml_url"]) == (
+        True, "http://127.0.0.1:9/simla.xml")
 
 
 def test_admin_state_and_reset(url: str, client: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
@@ -14,12 +15,12 @@ import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fakes.base import ADMIN_PREFIX, FakeApp, json_response
+from fakes.base import ADMIN_PREFIX, AdminInputError, FakeApp, RateLimiter, admin_json, json_response
 from fakes.clock import CRM_DATETIME, Clock
 from fakes.crm.catalog import IcmlError, parse_icml
 from fakes.crm.state import (
     CrmError, CrmState, CustomerFilter, EntityFormatError, HistoryFilter, InputError, InventoryFilter,
-    OrderFilter, ParameterMissing, SettingsError,
+    OrderFilter, OrderUpload, ParameterMissing, SettingsError,
 )
 
 V5 = "/api/v5"
@@ -31,6 +32,22 @@ CATALOG_FETCH_TIMEOUT = 10
 INVALID_FILTER = "Значение недопустимо."
 
 ERROR_MESSAGES = {404: "API method not found", 405: "Method Not Allowed", 500: "Internal server error"}
+#: GET /reference/<book> (sites aside: they depend on the key) → the response's
+#: field and the ``CrmState`` method that renders it.
+REFERENCE_BOOKS: dict[str, tuple[str, str]] = {
+    "stores": ("stores", "stores_json"),
+    "statuses": ("statuses", "statuses_json"),
+    "status-groups": ("statusGroups", "status_groups_json"),
+    "product-statuses": ("productStatuses", "product_statuses_json"),
+    "order-methods": ("orderMethods", "order_methods_json"),
+    "delivery-types": ("deliveryTypes", "delivery_types_json"),
+    "payment-types": ("paymentTypes", "payment_types_json"),
+}
+# The body the Go client's tests mock for a rate-limited call; the real wording is unverified.
+RATE_LIMITED = "Rate limit exceeded"
+UPLOAD_FAILED = "Orders are loaded with errors"
+# The real API answers a partly failed batch upload with this non-standard status.
+PARTIAL_UPLOAD_STATUS = 460
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 
@@ -215,11 +232,18 @@ class AdminError(Exception):
 # -- the app ---------------------------------------------------------------------------
 
 class CrmApp(FakeApp):
+    """``rate_limit``: requests per second per API key, 0 for none (the real CRM
+    allows 10). ``monotonic`` is the wall-clock source the limit is measured on;
+    tests inject their own."""
+
     name = "crm"
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, *, rate_limit: int = 0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__(clock)
         self.state = CrmState(self.clock)
+        self.rate_limiter = RateLimiter(rate_limit, monotonic)
+        self._default_rate_limit = rate_limit
 
     def api_rules(self) -> Iterable[Rule]:
         get, post = ["GET"], ["POST"]
@@ -228,22 +252,23 @@ class CrmApp(FakeApp):
         yield Rule(f"{V5}/credentials", endpoint="credentials", methods=get)
         yield Rule("/api/system-info", endpoint="system_info", methods=get)
         yield Rule(f"{V5}/reference/sites", endpoint="reference_sites", methods=get)
-        yield Rule(f"{V5}/reference/stores", endpoint="reference_stores", methods=get)
-        yield Rule(f"{V5}/reference/statuses", endpoint="reference_statuses", methods=get)
-        yield Rule(f"{V5}/reference/status-groups", endpoint="reference_status_groups", methods=get)
-        yield Rule(f"{V5}/reference/product-statuses", endpoint="reference_product_statuses", methods=get)
+        books = ", ".join(f"'{book}'" for book in REFERENCE_BOOKS)  # quoted: werkzeug reads "-" as an operator
+        yield Rule(f"{V5}/reference/<any({books}):book>", endpoint="reference", methods=get)
         yield Rule(f"{V5}/store/inventories", endpoint="inventories", methods=get)
         yield Rule(f"{V5}/store/inventories/upload", endpoint="inventories_upload", methods=post)
         yield Rule(f"{V5}/orders", endpoint="orders", methods=get)
         yield Rule(f"{V5}/orders/create", endpoint="order_create", methods=post)
         yield Rule(f"{V5}/orders/fix-external-ids", endpoint="orders_fix_external_ids", methods=post)
         yield Rule(f"{V5}/orders/history", endpoint="orders_history", methods=get)
+        yield Rule(f"{V5}/orders/statuses", endpoint="orders_statuses", methods=get)
+        yield Rule(f"{V5}/orders/upload", endpoint="orders_upload", methods=post)
         yield Rule(f"{V5}/orders/<uid>", endpoint="order", methods=get)
         yield Rule(f"{V5}/orders/<uid>/edit", endpoint="order_edit", methods=post)
         yield Rule(f"{V5}/customers", endpoint="customers", methods=get)
         yield Rule(f"{V5}/customers/create", endpoint="customer_create", methods=post)
         yield Rule(f"{V5}/customers/history", endpoint="customers_history", methods=get)
         yield Rule(f"{V5}/customers/<uid>", endpoint="customer", methods=get)
+        yield Rule(f"{V5}/customers/<uid>/edit", endpoint="customer_edit", methods=post)
         yield Rule(f"{V5}/statistic/update", endpoint="statistic_update", methods=get)
 
     def admin_rules(self) -> Iterable[Rule]:
@@ -255,6 +280,17 @@ class CrmApp(FakeApp):
 
     def reset(self) -> None:
         self.state.reset()
+        self.rate_limiter.limit = self._default_rate_limit
+        self.rate_limiter.forget()
+
+    def dispatch(self, request: Request) -> Response:
+        # Counted per key as presented, before it is checked, and on every API
+        # path: the limit guards the server, whatever the request turns out to be.
+        if request.path.startswith("/api/"):
+            key = _request_key(request)
+            if key and not self.rate_limiter.admit(key):
+                return api_error(503, RATE_LIMITED)
+        return super().dispatch(request)
 
     def state_snapshot(self) -> dict[str, Any]:
         return self.state.snapshot()
@@ -280,20 +316,9 @@ class CrmApp(FakeApp):
         return ok(sites=self.state.sites_json(call.key))
 
     @api_endpoint
-    def reference_stores(self, call: ApiCall) -> Response:
-        return ok(stores=self.state.stores_json())
-
-    @api_endpoint
-    def reference_statuses(self, call: ApiCall) -> Response:
-        return ok(statuses=self.state.statuses_json())
-
-    @api_endpoint
-    def reference_status_groups(self, call: ApiCall) -> Response:
-        return ok(statusGroups=self.state.status_groups_json())
-
-    @api_endpoint
-    def reference_product_statuses(self, call: ApiCall) -> Response:
-        return ok(productStatuses=self.state.product_statuses_json())
+    def reference(self, call: ApiCall, book: str) -> Response:
+        field, render = REFERENCE_BOOKS[book]
+        return ok(**{field: getattr(self.state, render)()})
 
     @api_endpoint
     def statistic_update(self, call: ApiCall) -> Response:
@@ -348,6 +373,18 @@ class CrmApp(FakeApp):
         return ok(pagination=pagination, orders=orders)
 
     @api_endpoint
+    def orders_upload(self, call: ApiCall) -> Response:
+        return _upload_response(self.state.upload_orders(call.key, call.entity("orders"), call.site()))
+
+    @api_endpoint
+    def orders_statuses(self, call: ApiCall) -> Response:
+        errors: dict[str, str] = {}
+        ids = _ints(call.query.get("ids"), "ids", errors)
+        if errors:
+            raise InputError(errors)
+        return ok(orders=self.state.order_statuses(call.key, ids, _strings(call.query.get("externalIds"))))
+
+    @api_endpoint
     def orders_fix_external_ids(self, call: ApiCall) -> Response:
         self.state.fix_external_ids(call.key, call.entity("orders"))
         return ok()
@@ -368,6 +405,12 @@ class CrmApp(FakeApp):
     @api_endpoint
     def customer(self, call: ApiCall, uid: str) -> Response:
         return ok(customer=self.state.get_customer(call.key, uid, call.by(), call.site()))
+
+    @api_endpoint
+    def customer_edit(self, call: ApiCall, uid: str) -> Response:
+        payload = call.entity("customer")
+        customer = self.state.edit_customer(call.key, uid, payload, call.by(), call.site())
+        return ok(id=customer["id"])
 
     @api_endpoint
     def customers(self, call: ApiCall) -> Response:
@@ -391,17 +434,27 @@ class CrmApp(FakeApp):
 
     # -- admin plane -------------------------------------------------------------------------
     def admin_settings(self, request: Request) -> Response:
-        if request.method == "GET":
-            return json_response(self.state.settings())
+        """The CrmState settings plus ``rate_limit``, which belongs to the HTTP layer."""
         try:
-            return json_response(self.state.update_settings(_admin_body(request)))
-        except (AdminError, SettingsError) as exc:
+            if request.method == "PUT":
+                self._update_settings(admin_json(request))
+        except ValueError as exc:  # SettingsError, AdminInputError and a bad rate_limit
             return json_response({"error": str(exc)}, 400)
+        return json_response({**self.state.settings(), "rate_limit": self.rate_limiter.limit})
+
+    def _update_settings(self, patch: Any) -> None:
+        if not isinstance(patch, dict):
+            raise SettingsError("settings must be a JSON object")
+        state_patch = {k: v for k, v in patch.items() if k != "rate_limit"}
+        # Both parts are checked before either changes, so a bad patch changes nothing.
+        limit = RateLimiter.valid_limit(patch.get("rate_limit", self.rate_limiter.limit))
+        self.state.update_settings(state_patch)
+        self.rate_limiter.limit = limit
 
     def admin_catalog_import(self, request: Request) -> Response:
         """Fetch each site's ICML and import it, as the CRM's ~4-hourly job does."""
         try:
-            body = _admin_body(request) if request.get_data() else {}
+            body = admin_json(request) if request.get_data() else {}
             if not isinstance(body, dict):
                 raise AdminError(400, 'expected JSON {"site": <code>} or no body')
             sites = self.state.catalog_sites()
@@ -411,6 +464,8 @@ class CrmApp(FakeApp):
             if site not in sites:
                 raise AdminError(400, f"site {site!r} is unknown or has no yml_url")
             return json_response(self._import_catalog(site, sites[site]))
+        except AdminInputError as exc:
+            return json_response({"error": str(exc)}, 400)
         except AdminError as exc:
             return json_response({"error": exc.message}, exc.status)
 
@@ -424,6 +479,14 @@ class CrmApp(FakeApp):
         except IcmlError as exc:
             raise AdminError(502, f"parsing {url}: {exc}") from exc
         return self.state.catalog_import(site, offers)
+
+
+def _upload_response(upload: OrderUpload) -> Response:
+    if not upload.failed:
+        return ok(uploadedOrders=upload.uploaded)
+    return json_response({"success": False, "errorMsg": UPLOAD_FAILED, "errors": upload.errors,
+                          "uploadedOrders": upload.uploaded, "failedOrders": upload.failed},
+                         PARTIAL_UPLOAD_STATUS)
 
 
 def _history_filter(raw: dict[str, Any], id_name: str, external_id_name: str) -> HistoryFilter:
@@ -442,10 +505,3 @@ def _history_filter(raw: dict[str, Any], id_name: str, external_id_name: str) ->
 
 def _external_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _admin_body(request: Request) -> Any:
-    try:
-        return json.loads(request.get_data(as_text=True))
-    except ValueError:
-        raise AdminError(400, "body is not valid JSON") from None

@@ -78,6 +78,23 @@ PRODUCT_STATUSES: dict[str, tuple[str, int, bool]] = {
     "returned": ("Возврат", 130, True),
 }
 
+# Reference books the module's settings page reads; stock does not depend on them.
+# code: name
+ORDER_METHODS: dict[str, str] = {
+    "shopping-cart": "Через корзину", "one-click": "В один клик", "phone": "По телефону",
+    "landing-page": "Лендинг", "offline": "Офлайн", "messenger": "Мессенджер",
+}
+DELIVERY_TYPES: dict[str, str] = {
+    "courier": "Доставка курьером", "self-delivery": "Самовывоз", "russian-post": "Почта России",
+}
+PAYMENT_TYPES: dict[str, str] = {
+    "cash": "Наличные", "bank-card": "Банковская карта", "bank-transfer": "Безналичный расчет",
+    "e-money": "Электронные деньги", "credit": "В кредит",
+}
+
+#: orders/upload takes at most this many orders a request (the module sends 50 a batch).
+UPLOAD_LIMIT = 50
+
 SITES: dict[str, dict[str, Any]] = {
     SITE_CODE: {"id": 1, "name": "WooCommerce shop", "url": "http://shop.invalid",
                 "currency": "RUB", "countryIso": "RU"},
@@ -95,6 +112,10 @@ class CrmError(Exception):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+
+    def flat_errors(self) -> list[str]:
+        """``field: message`` strings, as batch uploads list them (or the message alone)."""
+        return [f"{name}: {text}" for name, text in self.errors.items()] or [self.message]
 
 
 class AccessDenied(CrmError):
@@ -459,6 +480,15 @@ class Change:
 
 
 @dataclass
+class OrderUpload:
+    """What orders/upload did: created orders, refused ones and why."""
+
+    uploaded: list[dict[str, Any]] = field(default_factory=list)  # {id, externalId?}
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {externalId?}
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ItemSpec:
     """One validated entry of an order's ``items``."""
 
@@ -473,6 +503,8 @@ class ItemSpec:
 
 # -- the state ----------------------------------------------------------------
 
+Visible = TypeVar("Visible", Order, Customer)
+
 def _locked(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def wrapper(self: "CrmState", *args: Any, **kwargs: Any) -> T:
@@ -485,11 +517,12 @@ class CrmState:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
         self._lock = threading.RLock()
+        self._defaults = Settings()
         self.reset()
 
     @_locked
     def reset(self) -> None:
-        self._settings = Settings()
+        self._settings = copy.deepcopy(self._defaults)
         self._offers: dict[int, Offer] = {}
         self._stock: dict[tuple[int, str], StockRow] = {}
         self._orders: dict[int, Order] = {}
@@ -527,6 +560,16 @@ class CrmState:
             raise AccessDenied()
         return site
 
+    def _checked_site(self, key: str, site: str | None) -> str | None:
+        """A lookup's optional ``site``: 403 when the key may not use it."""
+        return None if site is None else self.resolve_site(key, site)
+
+    def _visible(self, key: str, entity: Visible | None) -> Visible:
+        """The order or customer found, if it is on a site the key sees; else 404."""
+        if entity is None or entity.site not in self._key(key).sites:
+            raise NotFound()
+        return entity
+
     def check_sites(self, key: str, sites: Iterable[str]) -> None:
         unknown = [s for s in sites if s not in self._key(key).sites]
         if unknown:
@@ -561,6 +604,18 @@ class CrmState:
                        "statuses": [s for s, (_, group, _) in STATUSES.items() if group == code]}
                 for code, (name, ordering, process) in STATUS_GROUPS.items()}
 
+    @staticmethod
+    def order_methods_json() -> dict[str, dict[str, Any]]:
+        return _reference_json(ORDER_METHODS)
+
+    @staticmethod
+    def delivery_types_json() -> dict[str, dict[str, Any]]:
+        return _reference_json(DELIVERY_TYPES)
+
+    @staticmethod
+    def payment_types_json() -> dict[str, dict[str, Any]]:
+        return _reference_json(PAYMENT_TYPES)
+
     @_locked
     def product_statuses_json(self) -> dict[str, dict[str, Any]]:
         result = {code: {"code": code, "name": name, "active": True, "ordering": ordering,
@@ -579,6 +634,13 @@ class CrmState:
     def update_settings(self, patch: Any) -> dict[str, Any]:
         self._settings = merge_settings(self._settings, patch)
         return asdict(self._settings)
+
+    @_locked
+    def set_defaults(self, patch: Any) -> dict[str, Any]:
+        """Settings ``reset()`` returns to from now on, applied at once too: how a
+        standalone fake keeps its wiring (a site's ``yml_url``) across resets."""
+        self._defaults = merge_settings(self._defaults, patch)
+        return self.update_settings(patch)
 
     @_locked
     def catalog_sites(self) -> dict[str, str]:
@@ -719,20 +781,38 @@ class CrmState:
     @_locked
     def create_customer(self, key: str, payload: Any, site: str | None) -> dict[str, Any]:
         site = self.resolve_site(key, site)
-        if not isinstance(payload, dict):
-            raise EntityFormatError({"customer": "This value should be of type object."})
-        errors: dict[str, str] = {}
-        texts = _texts(payload, ("externalId", "firstName", "lastName", "email"), errors)
-        phones = payload.get("phones") or []
-        if not isinstance(phones, list):
-            errors["phones"] = "This value should be of type array."
-            phones = []
-        numbers = [_text(p, "number", errors, "phones[].") for p in phones if isinstance(p, dict)]
-        raise_if(errors, EntityFormatError)
+        texts, phones = _customer_input(payload, partial=False)
         if texts["externalId"] is not None and self._customer_by("externalId", texts["externalId"], site):
             raise CrmError("Customer already exists.")
-        customer = self._new_customer(Actor("api", key), site, texts, [n for n in numbers if n])
+        customer = self._new_customer(Actor("api", key), site, texts, phones or [])
         return customer.to_json()
+
+    @_locked
+    def edit_customer(self, key: str, uid: Any, payload: Any, by: str = "externalId",
+                      site: str | None = None) -> dict[str, Any]:
+        """A partial update: only the fields sent change, each change a history record."""
+        customer = self._visible_customer(key, uid, by, site)
+        texts, phones = _customer_input(payload, partial=True)
+        new_external_id = texts.get("externalId")
+        clash = self._customer_by("externalId", new_external_id, customer.site) if new_external_id else None
+        if clash is not None and clash is not customer:
+            raise EntityFormatError({"externalId": "Customer with this externalId already exists."})
+        actor = Actor("api", key)
+        for name, attribute, history_field in _CUSTOMER_SCALARS:
+            if name in texts:
+                self._change_customer(customer, actor, attribute, history_field, texts[name])
+        if phones is not None:
+            self._change_customer(customer, actor, "phones", "phones", phones)
+        return customer.to_json()
+
+    def _change_customer(self, customer: Customer, actor: Actor, attribute: str, history_field: str,
+                         new: Any) -> None:
+        old = getattr(customer, attribute)
+        if new == old:
+            return  # a no-op edit leaves no history
+        setattr(customer, attribute, new)
+        self._record_customer(customer, actor, history_field, _customer_history_value(history_field, old),
+                              _customer_history_value(history_field, new))
 
     def _new_customer(self, actor: Actor, site: str, texts: dict[str, str | None], phones: list[str]) -> Customer:
         customer = Customer(id=self._next_id("customer"), site=site, created_at=self._now(),
@@ -740,10 +820,15 @@ class CrmState:
                             last_name=texts["lastName"], email=texts["email"], phones=phones)
         self._customers[customer.id] = customer
         # A customer's creation record carries field "id" and the full customer.
-        self._customer_history.append(Change(
-            id=self._next_id("customer_history"), created_at=self._now(), actor=actor, field="id",
-            old=None, new=customer.id, entity=customer.to_json(), entity_id=customer.id, created=True))
+        self._record_customer(customer, actor, "id", None, customer.id, created=True)
         return customer
+
+    def _record_customer(self, customer: Customer, actor: Actor, field_name: str, old: Any, new: Any,
+                         created: bool = False) -> None:
+        self._customer_history.append(Change(
+            id=self._next_id("customer_history"), created_at=self._now(), actor=actor, field=field_name,
+            old=old, new=new, entity=customer.to_json() if created else customer.compact_json(),
+            entity_id=customer.id, created=created))
 
     def _customer_by(self, by: str, uid: Any, site: str | None) -> Customer | None:
         for customer in self._customers.values():
@@ -752,12 +837,12 @@ class CrmState:
                 return customer
         return None
 
+    def _visible_customer(self, key: str, uid: Any, by: str, site: str | None) -> Customer:
+        return self._visible(key, self._customer_by(by, uid, self._checked_site(key, site)))
+
     @_locked
     def get_customer(self, key: str, uid: str, by: str, site: str | None) -> dict[str, Any]:
-        customer = self._customer_by(by, uid, site)
-        if customer is None or customer.site not in self._key(key).sites:
-            raise NotFound()
-        return customer.to_json()
+        return self._visible_customer(key, uid, by, site).to_json()
 
     @_locked
     def customers(self, key: str, flt: CustomerFilter, limit: int,
@@ -798,12 +883,7 @@ class CrmState:
         return None
 
     def _visible_order(self, key: str, uid: Any, by: str, site: str | None) -> Order:
-        if site is not None:
-            self.resolve_site(key, site)
-        order = self._order_by(by, uid, site)
-        if order is None or order.site not in self._key(key).sites:
-            raise NotFound()
-        return order
+        return self._visible(key, self._order_by(by, uid, self._checked_site(key, site)))
 
     @_locked
     def get_order(self, key: str, uid: Any, by: str = "externalId", site: str | None = None) -> dict[str, Any]:
@@ -827,6 +907,15 @@ class CrmState:
                 and (not statuses or order.status in statuses or STATUSES[order.status][1] in statuses))
 
     @_locked
+    def order_statuses(self, key: str, ids: Sequence[int], external_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The status and status group of each order named by id or externalId."""
+        sites = self._key(key).sites
+        found = [o for o in sorted(self._orders.values(), key=lambda o: o.id) if o.site in sites
+                 and (o.id in ids or (o.external_id is not None and o.external_id in external_ids))]
+        return [_drop_none({"id": o.id, "externalId": o.external_id, "status": o.status,
+                            "group": STATUSES[o.status][1]}) for o in found]
+
+    @_locked
     def order_history(self, key: str, flt: HistoryFilter, limit: int,
                       page: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
         owners = None if flt.entity_external_id is None else {
@@ -836,7 +925,9 @@ class CrmState:
     # -- orders: writes ------------------------------------------------------------
     @_locked
     def create_order(self, key: str, payload: Any, site: str | None = None) -> dict[str, Any]:
-        site = self.resolve_site(key, site)
+        return self._create_order(key, payload, self.resolve_site(key, site)).to_json()
+
+    def _create_order(self, key: str, payload: Any, site: str) -> Order:
         if not isinstance(payload, dict):
             raise EntityFormatError({"order": "This value should be of type object."})
         actor = Actor("api", key)
@@ -845,7 +936,27 @@ class CrmState:
         self._record(order, actor, "status", None, {"code": order.status}, created=True)
         self._cascade_status(order)
         self._sync_holds(order)
-        return order.to_json()
+        return order
+
+    @_locked
+    def upload_orders(self, key: str, entries: Any, site: str | None = None) -> OrderUpload:
+        """Create each order as orders/create would; one failure does not stop the others."""
+        site = self.resolve_site(key, site)
+        if not isinstance(entries, list):
+            raise EntityFormatError({"orders": "This value should be of type array."})
+        if not 1 <= len(entries) <= UPLOAD_LIMIT:
+            raise EntityFormatError({"orders": f"This collection should contain 1 to {UPLOAD_LIMIT} elements."})
+        result = OrderUpload()
+        for entry in entries:
+            try:
+                order = self._create_order(key, entry, site)
+            except CrmError as exc:
+                external_id = entry.get("externalId") if isinstance(entry, dict) else None
+                result.failed.append({} if external_id is None else {"externalId": str(external_id)})
+                result.errors.extend(exc.flat_errors())
+            else:
+                result.uploaded.append(_drop_none({"id": order.id, "externalId": order.external_id}))
+        return result
 
     def _build_order(self, key: str, payload: dict[str, Any], site: str, actor: Actor) -> Order:
         errors: dict[str, str] = {}
@@ -1195,6 +1306,40 @@ _ORDER_TEXT_FIELDS = tuple(name for name, _, _ in _SCALAR_FIELDS)
 
 # History values of reference fields are {"code": ...}.
 _CODE_FIELDS = frozenset({"order_method"})
+
+
+# (JSON name, attribute, history field): what a customer edit may change besides phones.
+_CUSTOMER_SCALARS: tuple[tuple[str, str, str], ...] = (
+    ("externalId", "external_id", "external_id"),
+    ("firstName", "first_name", "first_name"),
+    ("lastName", "last_name", "last_name"),
+    ("email", "email", "email"),
+)
+_CUSTOMER_TEXT_FIELDS = tuple(name for name, _, _ in _CUSTOMER_SCALARS)
+
+
+def _customer_input(payload: Any, partial: bool) -> tuple[dict[str, str | None], list[str] | None]:
+    """The customer's text fields (with ``partial``, only those sent) and its phone
+    numbers (None when no ``phones`` was sent), or ``EntityFormatError``."""
+    if not isinstance(payload, dict):
+        raise EntityFormatError({"customer": "This value should be of type object."})
+    errors: dict[str, str] = {}
+    texts = _texts(payload, [n for n in _CUSTOMER_TEXT_FIELDS if n in payload or not partial], errors)
+    phones = payload.get("phones")
+    if phones is not None and not isinstance(phones, list):
+        errors["phones"] = "This value should be of type array."
+    numbers = [_text(p, "number", errors, "phones[].") for p in phones if isinstance(p, dict)] \
+        if isinstance(phones, list) else None
+    raise_if(errors, EntityFormatError)
+    return texts, None if numbers is None else [n for n in numbers if n]
+
+
+def _customer_history_value(history_field: str, value: Any) -> Any:
+    return [{"number": n} for n in value] if history_field == "phones" else value
+
+
+def _reference_json(table: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return {code: {"code": code, "name": name, "active": True} for code, name in table.items()}
 
 
 def _history_value(history_field: str, value: str | None) -> Any:
