@@ -14,13 +14,14 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
+from woocommerce import API
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from fakes.base import FakeApp, FakeServer, json_response
 from fakes.clock import Clock
 from fakes.crm import MANAGER_KEY, SITE_CODE, CrmApp
-from fakes.shop import ShopApp
+from fakes.shop import CONSUMER_KEY, CONSUMER_SECRET, ShopApp
 from fakes.shop.connector import assemble_orders, php_query
 from fakes.shop.state import LineInput
 
@@ -47,6 +48,7 @@ def crm(servers: tuple[FakeServer, FakeServer]) -> CrmApp:
 def shop(servers: tuple[FakeServer, FakeServer], crm: CrmApp) -> ShopApp:
     app: ShopApp = servers[1].app  # type: ignore[assignment]
     app.reset()
+    app.journal.clear()
     CLOCK.set(0)
     return app
 
@@ -159,7 +161,61 @@ def test_inventories_only_with_sync_and_a_failed_page_changes_nothing(shop: Shop
     assert "HTTP 403" in failed["detail"]
 
 
+def test_an_inventories_set_overwrites_a_reduction_made_while_it_ran_and_the_journal_shows_it(
+        shop: ShopApp, crm: CrmApp, shop_url: str) -> None:
+    """woocommerce.md §3.7: the job's absolute set carries the CRM number it read before the
+    order, so the order's reduction is lost; the shop's journal shows both writes in order."""
+    pid = product(shop, 10)
+    publish_catalog(shop, crm, shop_url)
+    crm_stock(crm, {pid: {"main": 10}})
+    wc = API(url=shop_url, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET, timeout=10)
+    placed: list[dict[str, Any]] = []
+
+    def order_between_read_and_write(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # Runs on the job's thread once the CRM answered, before the job writes anything.
+        if "/store/inventories" in response.url and not placed:
+            line = {"product_id": pid, "quantity": 2}
+            placed.append(wc.post("orders", {"status": "processing", "line_items": [line]}).json())
+
+    shop.journal.clear()
+    shop.connector.session.hooks["response"].append(order_between_read_and_write)
+    try:
+        assert run(shop_url, "inventories")["changed"] == {str(pid): 10}
+    finally:
+        shop.connector.session.hooks["response"].remove(order_between_read_and_write)
+    assert qty(shop, pid) == 10 and placed[0]["line_items"][0]["meta_data"][0]["value"] == "2"
+    entries = requests.get(f"{shop_url}/__stocksim/journal", timeout=10).json()["requests"]
+    moves = [(e["method"], e["path"], move["from"], move["to"], move["cause"]) for e in entries for move in e["stock"]]
+    assert moves == [
+        ("POST", "/wp-json/wc/v3/orders", 10, 8, f"order {placed[0]['id']} reduce"),
+        ("POST", "/__stocksim/connector/jobs/inventories", 8, 10, "inventories set"),
+    ]
+
+
 # ----------------------------------------------------------------------- order upload (§4)
+def test_a_batch_is_one_request_for_the_plugin(shop: ShopApp, crm: CrmApp, shop_url: str) -> None:
+    """The plugin's shutdown pushes see a whole batch: created orders are uploaded, but updates
+    in a request where woocommerce_new_order fired are not (module-behaviour.md §4.1)."""
+    pid = product(shop, 10)
+    publish_catalog(shop, crm, shop_url)
+    existing = shop.state.create_order(status="processing", line_items=[LineInput(product_id=pid, quantity=1)])
+    wc = API(url=shop_url, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET, timeout=10)
+    line = {"product_id": pid, "quantity": 2}
+    crm.journal.clear()
+    answer = wc.post("orders/batch", {"create": [{"status": "processing", "line_items": [line]}, {"status": 5}],
+                                      "update": [{"id": existing.id, "status": "cancelled"}]}).json()
+    created = answer["create"][0]["id"]
+    assert crm_calls(crm) == ["POST /api/v5/orders/create"]  # one upload; the failed item fired nothing
+    assert (crm_order(crm, created)["status"], crm_order(crm, existing.id)["status"]) == ("assembling", "assembling")
+    assert qty(shop, pid) == 8  # 10 - 1 - 2 + 1: the cancel restored stock all the same
+    crm.journal.clear()
+    wc.put("orders/batch", {"update": [{"id": created, "status": "completed"}, {"id": existing.id,
+                                                                               "status": "completed"}]})
+    assert crm_calls(crm) == [f"GET /api/v5/orders/{created}", f"POST /api/v5/orders/{created}/edit",
+                              f"GET /api/v5/orders/{existing.id}", f"POST /api/v5/orders/{existing.id}/edit"]
+    assert crm_order(crm, existing.id)["status"] == "complete"
+
+
 def test_checkout_uploads_the_order_with_its_pre_payment_status(shop: ShopApp, crm: CrmApp, shop_url: str) -> None:
     pid = product(shop, 10)
     publish_catalog(shop, crm, shop_url)

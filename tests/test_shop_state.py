@@ -9,7 +9,7 @@ import pytest
 
 from fakes.clock import Clock
 from fakes.shop.state import (
-    CHECKOUT_PROCESSED, NEW_ORDER, ORDER_UPDATED, LineInput, RequestScope, ShopError, ShopState,
+    CHECKOUT_PROCESSED, NEW_ORDER, ORDER_UPDATED, LineInput, RequestScope, ShopError, ShopState, _intval,
 )
 
 
@@ -359,3 +359,85 @@ def test_reset_keeps_the_home_url(shop: ShopState) -> None:
     shop.reset()
     assert shop.settings["home_url"] == "http://shop.test" and shop.global_manage_stock and not shop.products
     assert simple(shop, 1) == 10
+
+
+# ----------------------------------------------------------------------- deletes and the trash
+def test_forced_delete_of_a_variable_product_takes_its_variations_along(shop: ShopState) -> None:
+    parent = shop.create_product(type="variable", name="Shirt")
+    red = shop.create_product(type="variation", parent_id=parent.id, name="Red", regular_price="5")
+    shop.delete_product(parent.id, force=True)
+    assert parent.id not in shop.products and red.id not in shop.products
+
+
+def test_deleting_a_variation_resyncs_the_parent_status(shop: ShopState) -> None:
+    parent = shop.create_product(type="variable", name="Shirt")
+    stocked = shop.create_product(type="variation", parent_id=parent.id, name="Red", manage_stock=True,
+                                  stock_quantity=2)
+    shop.create_product(type="variation", parent_id=parent.id, name="Blue", manage_stock=True, stock_quantity=0)
+    assert parent.stock_status == "instock"
+    shop.delete_product(stocked.id, force=True)
+    assert parent.stock_status == "outofstock" and parent.children == [stocked.id + 1]
+
+
+def test_trashed_product_leaves_lists_and_frees_its_sku_and_cannot_be_trashed_twice(shop: ShopState) -> None:
+    pid = simple(shop, 3, sku="A-1")
+    answered = shop.delete_product(pid, force=False)
+    assert answered.status == "publish" and shop.products[pid].status == "trash"  # answered as it was
+    assert shop.list_products() == [] and [p.id for p in shop.list_products(status="trash")] == [pid]
+    assert shop.find_product_id_by_sku("A-1") is None and simple(shop, 1, sku="A-1") != pid
+    with pytest.raises(ShopError) as error:
+        shop.delete_product(pid, force=False)
+    assert (error.value.code, error.value.status) == ("woocommerce_rest_already_trashed", 410)
+
+
+def test_deleting_an_order_never_moves_stock(shop: ShopState) -> None:
+    pid = simple(shop, 10)
+    trashed, deleted = rest_order(shop, pid, 2, status="processing"), rest_order(shop, pid, 3, status="processing")
+    shop.delete_order(trashed, force=False)
+    shop.delete_order(deleted, force=True)
+    assert stock(shop, pid) == 5 and deleted not in shop.orders
+    assert shop.list_orders() == [] and [o.id for o in shop.list_orders(["trash"])] == [trashed]
+
+
+# ----------------------------------------------------------------------- variations (§3.5)
+def test_variations_managed_by_the_parent_keep_its_last_status_when_it_stops_managing(shop: ShopState) -> None:
+    parent = shop.create_product(type="variable", name="Shirt", manage_stock=True, stock_quantity=0)
+    red = shop.create_product(type="variation", parent_id=parent.id, name="Red", regular_price="5")
+    assert red.stock_status == "outofstock"  # synced from the parent, not merely shown
+    shop.update_product(parent.id, {"manage_stock": False})
+    assert (shop.effective_stock_status(red), parent.stock_status) == ("outofstock", "outofstock")
+
+
+# ----------------------------------------------------------------------- the request's stock changes
+def test_a_request_scope_lists_the_stock_it_moved_with_the_cause(shop: ShopState) -> None:
+    pid = simple(shop, 10)
+    with shop.request() as scope:
+        oid = rest_order(shop, pid, 2, status="processing")
+        shop.update_product(pid, {"name": "Big mug"})  # a save that leaves the quantity alone
+        shop.set_stock(pid, 10, source="inventories")
+        shop.set_stock(pid, 10, source="inventories")  # written, but nothing moved
+    assert scope.stock == [{"product_id": pid, "from": 10, "to": 8, "cause": f"order {oid} reduce"},
+                           {"product_id": pid, "from": 8, "to": 10, "cause": "inventories set"}]
+    assert [e["cause"] for e in shop.stock_events][-3:] == [f"order {oid} reduce", "inventories set",
+                                                            "inventories set"]
+
+
+# ----------------------------------------------------------------------- PHP casts
+@pytest.mark.parametrize("value, expected", [
+    ("12abc", 12), (" 1e3", 1000), ("abc", 0), ("-", 0), (2.9, 2), (True, 1), ("1e400", 0), (10**30, 2**63 - 1),
+])
+def test_intval_reads_a_leading_number_as_php_does(value: Any, expected: int) -> None:
+    assert _intval(value) == expected
+
+
+@pytest.mark.parametrize("price, expected", [("100", "100"), ("1.2.3", "12.3"), ("abc", ""), ("99 RUB", "99")])
+def test_prices_are_cleaned_as_wc_format_decimal_does(shop: ShopState, price: str, expected: str) -> None:
+    assert shop.create_product(name="P", regular_price=price).regular_price == expected
+
+
+def test_a_trashed_variation_no_longer_counts_for_its_parent(shop: ShopState) -> None:
+    parent = shop.create_product(type="variable", name="Shirt")
+    red = shop.create_product(type="variation", parent_id=parent.id, name="Red", manage_stock=True, stock_quantity=2)
+    shop.delete_product(red.id, force=False)
+    assert parent.stock_status == "outofstock" and shop.variations_of(parent.id) == []
+    assert [v.id for v in shop.variations_of(parent.id, status="trash")] == [red.id]

@@ -3,17 +3,23 @@
 Thin on purpose: parse and validate the request as WordPress's schema would,
 call ``ShopState`` / ``Connector``, and shape the answer as WooCommerce does
 (woocommerce.md §2). Every request is one ``ShopState.request()``, so the
-plugin model's shutdown pushes run before the response leaves.
+plugin model's shutdown pushes run before the response leaves; a batch is one
+request too. Each collection's single-item operations (``ItemOps``) serve both
+its single routes and its batch route. Journal entries carry the stock their
+request moved (``ShopJournal``). docs/shop.md describes the whole surface.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import math
+import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -21,12 +27,12 @@ import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fakes.base import ADMIN_PREFIX, FakeApp, json_response
+from fakes.base import ADMIN_PREFIX, FakeApp, Journal, json_response
 from fakes.clock import Clock
 from fakes.shop.connector import CATALOG_FILE, Connector
 from fakes.shop.state import (
     BACKORDERS, DEFAULT_CATEGORY, ORDER_STATUSES, STOCK_STATUSES, LineInput, Order, Product, ShopError,
-    ShopState, _one_of, invalid_param,
+    ShopState, _intval, _one_of, invalid_param,
 )
 
 CONSUMER_KEY = "ck_stocksim_local_0000000000000000000000000000"
@@ -60,8 +66,50 @@ LINE_SCHEMA: dict[str, Any] = {
     "id": "integer", "product_id": "integer|null", "variation_id": "integer", "quantity": "integer",
     "sku": "string", "total": "string", "subtotal": "string", "name": "string",
 }
+#: Control routes that stand for requests WordPress itself serves; the journal keeps them.
+WORDPRESS_CONTROL_ROUTES = (f"{ADMIN_PREFIX}/checkout", f"{ADMIN_PREFIX}/connector/jobs/")
 BILLING_KEYS = ("first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode",
                 "country", "email", "phone")
+
+
+class ShopJournal(Journal):
+    """The base journal, each entry with the stock changes its request caused.
+
+    ``FakeApp.__call__`` records a request's entry on the thread that dispatched it, right
+    after ``dispatch``; ``ShopApp.dispatch`` notes the changes on that thread just before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._answered = threading.local()
+
+    def note_stock(self, changes: list[dict[str, Any]]) -> None:
+        self._answered.stock = changes
+
+    def record(self, entry: dict[str, Any]) -> None:
+        super().record({**entry, "stock": self._answered.__dict__.pop("stock", [])})
+
+
+def rest_route(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """A REST v3 handler gets the request's params (a bad JSON body fails before the route
+    runs, as in WP_REST_Server::dispatch) and its ShopError answered in WooCommerce's format."""
+    @functools.wraps(handler)
+    def route(self: "ShopApp", request: Request, **args: Any) -> Response:
+        try:
+            return handler(self, request, request_params(request), **args)
+        except ShopError as error:
+            return wc_error(error)
+    return route
+
+
+@dataclass(frozen=True)
+class ItemOps:
+    """A collection's single-item operations (get_item, create_item, update_item, delete_item):
+    the single routes and the batch route run the very same ones."""
+
+    read: Callable[[Request, int], dict[str, Any]]
+    create: Callable[[Request, dict[str, Any]], dict[str, Any]]
+    update: Callable[[Request, int, dict[str, Any]], dict[str, Any]]
+    delete: Callable[[Request, int, bool], dict[str, Any]]
 
 
 class ShopApp(FakeApp):
@@ -80,18 +128,24 @@ class ShopApp(FakeApp):
         self.api_keys: dict[str, str] = {CONSUMER_KEY: CONSUMER_SECRET}
         #: WooCommerce's nonce option: per key, one nonce per oauth_timestamp, 15 minutes kept.
         self._nonces: dict[str, dict[int, str]] = {}
+        self._nonce_lock = threading.Lock()  # concurrent requests check and prune the same map
         super().__init__(clock)
+        self.journal: ShopJournal = ShopJournal()
 
     # ------------------------------------------------------------------ routes
     def api_rules(self) -> Iterable[Rule]:
+        edit = ["PUT", "POST", "PATCH"]  # WP_REST_Server::EDITABLE
         yield Rule(REST, endpoint="rest_index", methods=["GET"])
         yield Rule(f"{REST}/products", endpoint="products", methods=["GET", "POST"])
-        yield Rule(f"{REST}/products/<int:product_id>", endpoint="product", methods=["GET", "PUT", "POST", "PATCH"])
+        yield Rule(f"{REST}/products/batch", endpoint="products_batch", methods=edit)
+        yield Rule(f"{REST}/products/<int:product_id>", endpoint="product", methods=["GET", "DELETE", *edit])
         yield Rule(f"{REST}/products/<int:product_id>/variations", endpoint="variations", methods=["GET", "POST"])
+        yield Rule(f"{REST}/products/<int:product_id>/variations/batch", endpoint="variations_batch", methods=edit)
         yield Rule(f"{REST}/products/<int:product_id>/variations/<int:variation_id>", endpoint="variation",
-                   methods=["GET", "PUT", "POST", "PATCH"])
+                   methods=["GET", "DELETE", *edit])
         yield Rule(f"{REST}/orders", endpoint="orders", methods=["GET", "POST"])
-        yield Rule(f"{REST}/orders/<int:order_id>", endpoint="order", methods=["GET", "PUT", "POST", "PATCH"])
+        yield Rule(f"{REST}/orders/batch", endpoint="orders_batch", methods=edit)
+        yield Rule(f"{REST}/orders/<int:order_id>", endpoint="order", methods=["GET", "DELETE", *edit])
         yield Rule(f"{REST}/system_status", endpoint="system_status", methods=["GET"])
         yield Rule(f"/{CATALOG_FILE}", endpoint="catalog_file", methods=["GET", "HEAD"])
 
@@ -103,27 +157,41 @@ class ShopApp(FakeApp):
 
     # ------------------------------------------------------------------ plumbing
     def dispatch(self, request: Request) -> Response:
-        """One WordPress request: authentication first (as WP does), then the route."""
-        with self.state.request():
-            self.connector.default_home_url = self._home_url(request)
-            if request.path.startswith("/wp-json/"):
-                request.environ["stocksim.params"] = _query_params(request)
-                denied = self._authenticate(request)
-                if denied is not None:
-                    return denied
-            try:
-                return super().dispatch(request)
-            except ShopError as error:  # raised outside a handler's own try
-                return wc_error(error)
+        """One WordPress request, then its stock changes handed to the journal."""
+        with self.state.request() as scope:
+            response = self._serve(request)
+        if not request.path.startswith(ADMIN_PREFIX):
+            self.journal.note_stock(scope.stock)  # the base app records the entry next
+        elif request.path.startswith(WORDPRESS_CONTROL_ROUTES):
+            # The base app journals no control route, but these stand for requests WordPress
+            # serves (a storefront checkout, a wp-cron hit), and they move stock.
+            self.journal.note_stock(scope.stock)
+            self.journal.record({"t": self.clock.now(), "method": request.method, "path": request.path,
+                                 "query": request.query_string.decode("latin-1"),
+                                 "status": response.status_code})
+        return response
+
+    def _serve(self, request: Request) -> Response:
+        """Authentication first (as WP does), then the route."""
+        self.connector.default_home_url = self._home_url(request)
+        if request.path.startswith("/wp-json/"):
+            request.environ["stocksim.params"] = _query_params(request)
+            denied = self._authenticate(request)
+            if denied is not None:
+                return denied
+        return super().dispatch(request)
 
     def api_error(self, request: Request, status: int, message: str) -> Response:
         if request.path.startswith(ADMIN_PREFIX):
             return json_response({"error": message}, status)
         if request.path.startswith("/wp-json/"):
             if status >= 500:
-                return wc_error(ShopError("internal_server_error", CRITICAL_ERROR, 500))
-            # WordPress answers a wrong method exactly like an unknown route.
-            return wc_error(ShopError("rest_no_route", "No route was found matching the URL and request method.", 404))
+                return wc_error(ShopError("internal_server_error", CRITICAL_ERROR, status))
+            if status in (404, 405):  # WordPress answers a wrong method exactly like an unknown route
+                return wc_error(ShopError("rest_no_route", "No route was found matching the URL and request "
+                                          "method.", 404))
+            # Only an injected fault asks for another status; WordPress has no error of its own for it.
+            return wc_error(ShopError("stocksim_fault", message, status))
         if status >= 500:
             return Response(CRITICAL_ERROR, status=500, content_type="text/html; charset=UTF-8")
         return Response(WP_404_PAGE.format(name=self.state.settings.get("blogname", "")), status=404,
@@ -139,12 +207,6 @@ class ShopApp(FakeApp):
 
     def _home_url(self, request: Request) -> str:
         return str(self.state.settings.get("home_url") or request.host_url).rstrip("/")
-
-    def _handle(self, action: Callable[[], Response]) -> Response:
-        try:
-            return action()
-        except ShopError as error:
-            return wc_error(error)
 
     # ------------------------------------------------------------------ authentication (§2.8)
     def _authenticate(self, request: Request) -> Response | None:
@@ -207,15 +269,16 @@ class ShopApp(FakeApp):
     def _fresh_nonce(self, key: str, timestamp: str, nonce: str) -> bool:
         """check_oauth_timestamp_and_nonce(): used nonces live in a map timestamp → nonce,
         pruned after 15 minutes (measured on the client's own timestamps here)."""
-        used = self._nonces.setdefault(key, {})
-        if nonce in used.values():
-            return False
-        stamp = int(timestamp) if timestamp.isdigit() else 0
-        used[stamp] = nonce
-        horizon = max(used) - 15 * 60
-        for old in [t for t in used if t < horizon]:
-            del used[old]
-        return True
+        with self._nonce_lock:
+            used = self._nonces.setdefault(key, {})
+            if nonce in used.values():
+                return False
+            stamp = int(timestamp) if timestamp.isdigit() else 0
+            used[stamp] = nonce
+            horizon = max(used) - 15 * 60
+            for old in [t for t in used if t < horizon]:
+                del used[old]
+            return True
 
     @staticmethod
     def _permission(request: Request, kind: str) -> None:
@@ -227,35 +290,51 @@ class ShopApp(FakeApp):
             "view": ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
             "edit": ("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource."),
             "create": ("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources."),
+            "delete": ("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource."),
+            "batch": ("woocommerce_rest_cannot_batch", "Sorry, you are not allowed to batch manipulate this resource."),
         }[kind]
         raise ShopError(code, message, 401)
 
     # ------------------------------------------------------------------ REST: products
-    def rest_index(self, request: Request) -> Response:
+    @rest_route
+    def rest_index(self, request: Request, params: dict[str, Any]) -> Response:
         routes = {f"/wc/v3{r.rule[len(REST):]}": {"methods": sorted(r.methods or [])}
                   for r in self.url_map.iter_rules() if r.rule.startswith(REST + "/")}
         return json_response({"namespace": "wc/v3", "routes": routes})
 
-    def products(self, request: Request) -> Response:
+    @rest_route
+    def products(self, request: Request, params: dict[str, Any]) -> Response:
         if request.method == "POST":
-            return self._handle(lambda: self._create_product(request, parent_id=None))
-        return self._handle(lambda: self._list_products(request))
-
-    def _list_products(self, request: Request) -> Response:
+            return self._create(request, params, self._product_items())
         self._permission(request, "list")
-        params = request_params(request, body=False)
         sku = params.get("sku")
         skus = None if sku is None else [s for s in str(sku).split(",")] + [str(sku)]
         found = self.state.list_products(
             skus=skus, types=enum_list(params, "type", REST_PRODUCT_TYPES),
             include=int_list(params, "include"), parent=int_list(params, "parent"),
-            status=enum_param(params, "status", ("any",) + PRODUCT_STATUSES, "any") or "any",
-            stock_status=enum_param(params, "stock_status", STOCK_STATUSES, None))
+            status=self._status_filter(params), stock_status=enum_param(params, "stock_status", STOCK_STATUSES, None))
         return self._paged(request, params, found, lambda p: self.product_json(p, request))
 
-    def _create_product(self, request: Request, parent_id: int | None) -> Response:
-        self._permission(request, "create")
-        body = request_params(request)
+    @rest_route
+    def product(self, request: Request, params: dict[str, Any], product_id: int) -> Response:
+        return self._one(request, params, self._product_items(), product_id)
+
+    @rest_route
+    def products_batch(self, request: Request, params: dict[str, Any]) -> Response:
+        return self._batch(request, params, self._product_items())
+
+    @staticmethod
+    def _status_filter(params: dict[str, Any]) -> str:
+        return enum_param(params, "status", ("any", "trash") + PRODUCT_STATUSES, "any") or "any"
+
+    def _product_items(self) -> ItemOps:
+        def read(request: Request, product_id: int) -> dict[str, Any]:
+            return self._item_json(self.product_json, self.state.get_product(product_id), request)
+
+        return ItemOps(read=read, create=lambda request, body: self._create_product(request, body, None),
+                       update=self._update_product, delete=self._delete_product)
+
+    def _create_product(self, request: Request, body: dict[str, Any], parent_id: int | None) -> dict[str, Any]:
         if body.get("id"):
             raise ShopError("woocommerce_rest_product_exists", "Cannot create existing product.", 400)
         fields = validate(body, PRODUCT_SCHEMA)
@@ -263,107 +342,161 @@ class ShopApp(FakeApp):
             fields.update(type="variation", parent_id=parent_id)
             self.state.variations_of(parent_id)  # 404 for an unknown parent
         product = self.state.create_product(**fields)
-        url = f"{self._home_url(request)}{request.path.rstrip('/')}/{product.id}"
-        render = self.variation_json if parent_id is not None else self.product_json
-        return json_response(render(product, request), 201, {"Location": url})
+        return self._item_json(self.variation_json if parent_id is not None else self.product_json, product, request)
 
-    def product(self, request: Request, product_id: int) -> Response:
-        if request.method == "GET":
-            return self._handle(lambda: self._get_product(request, product_id))
-        return self._handle(lambda: self._put_product(request, product_id))
+    def _update_product(self, request: Request, product_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        self._refuse_variation(product_id)
+        product = self.state.update_product(product_id, validate(body, PRODUCT_SCHEMA))
+        return self._item_json(self.product_json, product, request)
 
-    def _get_product(self, request: Request, product_id: int) -> Response:
-        self._permission(request, "view")
-        with self.state.lock:
-            return json_response(self.product_json(self.state.get_product(product_id), request))
+    def _delete_product(self, request: Request, product_id: int, force: bool) -> dict[str, Any]:
+        self._refuse_variation(product_id)
+        return self._item_json(self.product_json, self.state.delete_product(product_id, force=force), request)
 
-    def _put_product(self, request: Request, product_id: int) -> Response:
-        self._permission(request, "edit")
-        body = request_params(request)
+    def _refuse_variation(self, product_id: int) -> None:
+        """Writes to /products/{id} refuse a variation id: it has its own route."""
         existing = self.state.products.get(product_id)
         if existing is not None and existing.type == "variation":
             raise ShopError("woocommerce_rest_invalid_product_id", "To manipulate product variations you should "
                             "use the /products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.", 404)
-        product = self.state.update_product(product_id, validate(body, PRODUCT_SCHEMA))
-        with self.state.lock:
-            return json_response(self.product_json(product, request))
 
-    def variations(self, request: Request, product_id: int) -> Response:
+    # ------------------------------------------------------------------ REST: variations
+    @rest_route
+    def variations(self, request: Request, params: dict[str, Any], product_id: int) -> Response:
         if request.method == "POST":
-            return self._handle(lambda: self._create_product(request, parent_id=product_id))
+            return self._create(request, params, self._variation_items(product_id))
+        self._permission(request, "list")
+        found = self.state.variations_of(product_id, status=self._status_filter(params))
+        return self._paged(request, params, found, lambda v: self.variation_json(v, request))
 
-        def listing() -> Response:
-            self._permission(request, "list")
-            params = request_params(request, body=False)
-            found = self.state.variations_of(product_id)
-            return self._paged(request, params, found, lambda v: self.variation_json(v, request))
-        return self._handle(listing)
+    @rest_route
+    def variation(self, request: Request, params: dict[str, Any], product_id: int, variation_id: int) -> Response:
+        return self._one(request, params, self._variation_items(product_id), variation_id)
 
-    def variation(self, request: Request, product_id: int, variation_id: int) -> Response:
-        def act() -> Response:
-            self._permission(request, "view" if request.method == "GET" else "edit")
-            missing = 404 if request.method == "GET" else 400
-            found = self.state.products.get(variation_id)
-            if found is None or found.type != "variation" or found.parent_id != product_id:
-                raise ShopError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", missing)
-            if request.method != "GET":
-                fields = validate(request_params(request), PRODUCT_SCHEMA)
-                fields.pop("type", None)
-                found = self.state.update_product(variation_id, fields)
-            with self.state.lock:
-                return json_response(self.variation_json(found, request))
-        return self._handle(act)
+    @rest_route
+    def variations_batch(self, request: Request, params: dict[str, Any], product_id: int) -> Response:
+        return self._batch(request, params, self._variation_items(product_id))
+
+    def _variation_items(self, parent_id: int) -> ItemOps:
+        def read(request: Request, variation_id: int) -> dict[str, Any]:
+            return self._item_json(self.variation_json, self._variation(parent_id, variation_id, 404), request)
+
+        def update(request: Request, variation_id: int, body: dict[str, Any]) -> dict[str, Any]:
+            self._variation(parent_id, variation_id, 400)
+            fields = validate(body, PRODUCT_SCHEMA)
+            fields.pop("type", None)  # a variation stays a variation
+            return self._item_json(self.variation_json, self.state.update_product(variation_id, fields), request)
+
+        def delete(request: Request, variation_id: int, force: bool) -> dict[str, Any]:
+            self._variation(parent_id, variation_id, 404)
+            deleted = self.state.delete_product(variation_id, force=force)
+            return self._item_json(self.variation_json, deleted, request)
+
+        return ItemOps(read=read, create=lambda request, body: self._create_product(request, body, parent_id),
+                       update=update, delete=delete)
+
+    def _variation(self, parent_id: int, variation_id: int, missing_status: int) -> Product:
+        """A variation of that parent; another product's variation is as unknown as none."""
+        found = self.state.products.get(variation_id)
+        if found is None or found.type != "variation" or found.parent_id != parent_id:
+            raise ShopError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", missing_status)
+        return found
 
     # ------------------------------------------------------------------ REST: orders
-    def orders(self, request: Request) -> Response:
+    @rest_route
+    def orders(self, request: Request, params: dict[str, Any]) -> Response:
         if request.method == "POST":
-            return self._handle(lambda: self._create_order(request))
-        return self._handle(lambda: self._list_orders(request))
-
-    def _list_orders(self, request: Request) -> Response:
+            return self._create(request, params, self._order_items())
         self._permission(request, "list")
-        params = request_params(request, body=False)
         statuses = enum_list(params, "status", ("any", "trash") + ORDER_STATUSES)
         found = self.state.list_orders(None if not statuses or "any" in statuses else statuses)
         return self._paged(request, params, found, lambda o: self.order_json(o, request))
 
-    def _create_order(self, request: Request) -> Response:
-        self._permission(request, "create")
-        body = request_params(request)
+    @rest_route
+    def order(self, request: Request, params: dict[str, Any], order_id: int) -> Response:
+        return self._one(request, params, self._order_items(), order_id)
+
+    @rest_route
+    def orders_batch(self, request: Request, params: dict[str, Any]) -> Response:
+        return self._batch(request, params, self._order_items())
+
+    def _order_items(self) -> ItemOps:
+        def read(request: Request, order_id: int) -> dict[str, Any]:
+            return self._item_json(self.order_json, self.state.get_order(order_id), request)
+
+        return ItemOps(read=read, create=self._create_order, update=self._update_order, delete=self._delete_order)
+
+    def _create_order(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("id"):
             raise ShopError("woocommerce_rest_shop_order_exists", "Cannot create existing order.", 400)
         fields = validate(body, ORDER_SCHEMA)
         lines = line_inputs(fields.pop("line_items", []), updating=False)
         order = self.state.create_order(line_items=lines, **order_props(fields))
-        url = f"{self._home_url(request)}{request.path.rstrip('/')}/{order.id}"
-        with self.state.lock:
-            return json_response(self.order_json(order, request), 201, {"Location": url})
+        return self._item_json(self.order_json, order, request)
 
-    def order(self, request: Request, order_id: int) -> Response:
-        def act() -> Response:
-            if request.method == "GET":
-                self._permission(request, "view")
-                with self.state.lock:
-                    return json_response(self.order_json(self.state.get_order(order_id), request))
-            self._permission(request, "edit")
-            fields = validate(request_params(request), ORDER_SCHEMA)
-            lines = line_inputs(fields.pop("line_items", []), updating=True)
-            order = self.state.update_order(order_id, line_items=lines, **order_props(fields))
-            with self.state.lock:
-                return json_response(self.order_json(order, request))
-        return self._handle(act)
+    def _update_order(self, request: Request, order_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        fields = validate(body, ORDER_SCHEMA)
+        lines = line_inputs(fields.pop("line_items", []), updating=True)
+        order = self.state.update_order(order_id, line_items=lines, **order_props(fields))
+        return self._item_json(self.order_json, order, request)
 
-    def system_status(self, request: Request) -> Response:
-        def act() -> Response:
+    def _delete_order(self, request: Request, order_id: int, force: bool) -> dict[str, Any]:
+        return self._item_json(self.order_json, self.state.delete_order(order_id, force=force), request)
+
+    # ------------------------------------------------------------------ item routes shared by every collection
+    def _create(self, request: Request, params: dict[str, Any], items: ItemOps) -> Response:
+        self._permission(request, "create")
+        created = items.create(request, params)
+        location = f"{self._home_url(request)}{request.path.rstrip('/')}/{created['id']}"
+        return json_response(created, 201, {"Location": location})
+
+    def _one(self, request: Request, params: dict[str, Any], items: ItemOps, item_id: int) -> Response:
+        """GET, PUT/POST/PATCH (update) or DELETE of one item."""
+        if request.method == "GET":
             self._permission(request, "view")
-            return json_response({
-                "environment": {"home_url": self._home_url(request), "site_url": self._home_url(request),
-                                "version": WC_VERSION, "wp_version": "6.8.1"},
-                "active_plugins": [{"plugin": "woo-retailcrm/woo-retailcrm.php", "name": "Simla.com",
-                                    "version": "5.0.14"}],
-                "settings": {"currency": self.state.settings["woocommerce_currency"]},
-            })
-        return self._handle(act)
+            return json_response(items.read(request, item_id))
+        if request.method == "DELETE":
+            self._permission(request, "delete")
+            force = coerce("force", params.get("force", False), "boolean")
+            return json_response(items.delete(request, item_id, force))
+        self._permission(request, "edit")
+        return json_response(items.update(request, item_id, params))
+
+    def _batch(self, request: Request, params: dict[str, Any], items: ItemOps) -> Response:
+        """WC_REST_Controller::batch_items(): each item through the single-item operation, in
+        order and independently; a failed item becomes an error slot, the others still happen."""
+        self._permission(request, "batch")
+        sections = batch_sections(params)
+        answer: dict[str, list[dict[str, Any]]] = {}
+        for index, item in enumerate(sections["create"]):
+            answer.setdefault("create", []).append(batch_slot(
+                0, lambda: items.create(request, batch_item("create", index, item))))
+        for index, item in enumerate(sections["update"]):
+            slot_id = (item.get("id") or 0) if isinstance(item, dict) else 0
+            answer.setdefault("update", []).append(batch_slot(
+                slot_id, lambda: items.update(request, _intval(slot_id), batch_item("update", index, item))))
+        for raw_id in sections["delete"]:
+            item_id = _intval(raw_id)
+            if item_id:  # batch_items() skips ids that cast to 0
+                answer.setdefault("delete", []).append(batch_slot(
+                    item_id, lambda: items.delete(request, item_id, True)))
+        return json_response(answer or [])  # PHP's empty array() is a JSON []
+
+    def _item_json(self, render: Callable[[Any, Request], dict[str, Any]], item: Any,
+                   request: Request) -> dict[str, Any]:
+        with self.state.lock:  # one consistent view of the item and its parent
+            return render(item, request)
+
+    @rest_route
+    def system_status(self, request: Request, params: dict[str, Any]) -> Response:
+        self._permission(request, "view")
+        return json_response({
+            "environment": {"home_url": self._home_url(request), "site_url": self._home_url(request),
+                            "version": WC_VERSION, "wp_version": "6.8.1"},
+            "active_plugins": [{"plugin": "woo-retailcrm/woo-retailcrm.php", "name": "Simla.com",
+                                "version": "5.0.14"}],
+            "settings": {"currency": self.state.settings["woocommerce_currency"]},
+        })
 
     # ------------------------------------------------------------------ the catalog file
     def catalog_file(self, request: Request) -> Response:
@@ -439,6 +572,7 @@ class ShopApp(FakeApp):
         if managing and state.managed_by_parent(variation):
             managing = "parent"
         status = state.effective_stock_status(variation)
+        backorders = state.effective_backorders(variation)
         return {
             "id": variation.id, "type": "variation", "name": variation.name, "parent_id": variation.parent_id,
             **_dates(variation.date_created, variation.date_modified),
@@ -450,7 +584,7 @@ class ShopApp(FakeApp):
             "downloadable": False, "downloads": [], "download_limit": -1, "download_expiry": -1,
             "tax_status": "taxable", "tax_class": "", "manage_stock": managing,
             "stock_quantity": state.effective_stock_quantity(variation), "stock_status": status,
-            "backorders": variation.backorders, "backorders_allowed": variation.backorders != "no",
+            "backorders": backorders, "backorders_allowed": backorders != "no",
             "backordered": bool(managing) and status == "onbackorder",
             "low_stock_amount": variation.low_stock_amount, "weight": "",
             "dimensions": {"length": "", "width": "", "height": ""}, "shipping_class": "",
@@ -504,14 +638,14 @@ class ShopApp(FakeApp):
 
     # ------------------------------------------------------------------ control and admin routes
     def admin_checkout(self, request: Request) -> Response:
-        """A site checkout (woocommerce.md §3.6), answered like a REST order (201)."""
-        def act() -> Response:
-            body = json_body(request)
-            lines, billing, method = checkout_input(body)
+        """A site checkout (woocommerce.md §3.6), answered like a REST order (201); its errors
+        are WooCommerce's, as a storefront would show them."""
+        try:
+            lines, billing, method = checkout_input(json_body(request))
             order = self.state.checkout(lines, billing, method)
-            with self.state.lock:
-                return json_response(self.order_json(order, request), 201)
-        return self._handle(act)
+        except ShopError as error:
+            return wc_error(error)
+        return json_response(self._item_json(self.order_json, order, request), 201)
 
     def admin_job(self, request: Request, job: str) -> Response:
         if job not in self.connector.JOBS:
@@ -520,25 +654,31 @@ class ShopApp(FakeApp):
 
     def admin_connector_settings(self, request: Request) -> Response:
         if request.method == "PUT":
-            body = request.get_json(silent=True)
-            if not isinstance(body, dict):
-                return json_response({"error": "expected a JSON object of settings"}, 400)
-            try:
-                self.connector.update_settings(body)
-            except ValueError as exc:
-                return json_response({"error": str(exc)}, 400)
+            refused = _put_settings(request, self.connector.update_settings)
+            if refused is not None:
+                return refused
         return json_response(self.connector.snapshot()["settings"])
 
     def admin_shop_settings(self, request: Request) -> Response:
         if request.method == "PUT":
-            body = request.get_json(silent=True)
-            if not isinstance(body, dict):
-                return json_response({"error": "expected a JSON object of settings"}, 400)
-            try:
-                self.state.update_settings(body)
-            except ShopError as error:
-                return wc_error(error)
+            refused = _put_settings(request, self.state.update_settings)
+            if refused is not None:
+                return refused
         return json_response(dict(self.state.settings))
+
+
+def _put_settings(request: Request, update: Callable[[dict[str, Any]], Any]) -> Response | None:
+    """A control-plane settings patch: None when applied, else the 400 {"error"} answer."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_response({"error": "expected a JSON object of settings"}, 400)
+    try:
+        update(body)
+    except ShopError as error:
+        return json_response({"error": error.message}, 400)
+    except ValueError as exc:
+        return json_response({"error": str(exc)}, 400)
+    return None
 
 
 # =========================================================================== request parsing
@@ -552,27 +692,70 @@ def _query_params(request: Request) -> dict[str, str]:
 
 
 def json_body(request: Request) -> dict[str, Any]:
-    raw = request.get_data(as_text=True)
+    """parse_json_params(): a body PHP's json_decode refuses is rest_invalid_json; valid JSON
+    that is no object adds no named parameter, so WordPress goes on as if it were empty."""
+    raw = request.get_data()
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_json_constant)
+    except UnicodeDecodeError:
+        raise _invalid_json(5, "Malformed UTF-8 characters, possibly incorrectly encoded") from None
     except ValueError:
-        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400,
-                        json_error_code=4, json_error_message="Syntax error") from None
+        raise _invalid_json(4, "Syntax error") from None
     return body if isinstance(body, dict) else {}
 
 
-def request_params(request: Request, body: bool = True) -> dict[str, Any]:
-    """WP_REST_Request params: the query, overridden by a JSON (or form) body."""
+def _no_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity, PHP does not
+
+
+def _invalid_json(code: int, reason: str) -> ShopError:
+    return ShopError("rest_invalid_json", "Invalid JSON body passed.", 400,
+                     json_error_code=code, json_error_message=reason)
+
+
+def request_params(request: Request) -> dict[str, Any]:
+    """WP_REST_Request params: the query, overridden by the body. A JSON body counts on any
+    method (WordPress validates it on GET too); a form body only on methods that take a body."""
     params: dict[str, Any] = {k: v for k, v in request.environ.get("stocksim.params", _query_params(request)).items()
                               if k not in AUTH_PARAMS}
-    if body and request.method in ("POST", "PUT", "PATCH"):
-        if "json" in (request.mimetype or "") or not request.mimetype:
-            params.update(json_body(request))
-        else:
-            params.update(request.form.to_dict())
+    if "json" in (request.mimetype or ""):
+        params.update(json_body(request))
+    elif request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        params.update(json_body(request) if not request.mimetype else request.form.to_dict())
     return params
+
+
+BATCH_LIMIT = 100  # the woocommerce_rest_batch_items_limit filter's default
+
+
+def batch_sections(params: dict[str, Any]) -> dict[str, list[Any]]:
+    """The create/update/delete lists of a batch body, refused whole when over the limit."""
+    sections: dict[str, list[Any]] = {}
+    for name in ("create", "update", "delete"):
+        value = params.get(name) or []  # array_filter(): null, "" and [] are no section
+        if not isinstance(value, list):
+            raise invalid_param(name, f"{name} is not of type array.")
+        sections[name] = value
+    if sum(len(v) for v in sections.values()) > BATCH_LIMIT:
+        raise ShopError("woocommerce_rest_request_entity_too_large",
+                        f"Unable to accept more than {BATCH_LIMIT} items for this request.", 413)
+    return sections
+
+
+def batch_item(section: str, index: int, item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise invalid_param(f"{section}[{index}]", f"{section}[{index}] is not of type object.")
+    return item
+
+
+def batch_slot(item_id: Any, operation: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One answer slot: the item's JSON, or {"id", "error"} when its operation failed."""
+    try:
+        return operation()
+    except ShopError as error:
+        return {"id": item_id, "error": error_body(error)}
 
 
 def validate(body: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -754,10 +937,13 @@ def _float_or_none(value: Any) -> float | None:
 
 
 # =========================================================================== answers
-def wc_error(error: ShopError, headers: dict[str, str] | None = None) -> Response:
+def error_body(error: ShopError) -> dict[str, Any]:
     """WP_Error as the REST server prints it."""
-    return json_response({"code": error.code, "message": error.message,
-                          "data": {"status": error.status, **error.data}}, error.status, headers)
+    return {"code": error.code, "message": error.message, "data": {"status": error.status, **error.data}}
+
+
+def wc_error(error: ShopError, headers: dict[str, str] | None = None) -> Response:
+    return json_response(error_body(error), error.status, headers)
 
 
 def auth_error(message: str, code: str = "woocommerce_rest_authentication_error") -> Response:

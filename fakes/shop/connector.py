@@ -30,7 +30,7 @@ from fakes.clock import CRM_DATETIME
 from fakes.shop.icml import write_catalog
 from fakes.shop.state import (
     CHECKOUT_PROCESSED, GATEWAYS, NEW_ORDER, ORDER_UPDATED, LineItem, Order, Product, RequestScope,
-    ShopState, crm_to_wc_datetime,
+    ShopState, crm_to_wc_datetime, php_float,
 )
 
 log = logging.getLogger("stocksim.connector")
@@ -473,13 +473,15 @@ class Connector:
                 return JobResult(job, ran=False, ok=False, detail="no API client: api_url or api_key is empty")
             if job == "inventories" and not self._yes("sync"):
                 return JobResult(job, ran=False, detail="sync is off")
-            before, sent = self._stock_levels(), client.requests
+            sent = client.requests
             try:
                 result = runners[job](client, scope)
             except PhpFatal as fatal:
                 result = JobResult(job, ran=True, ok=False, detail=f"PHP fatal error: {fatal}")
             result.requests = client.requests - sent
-            result.changed = self._stock_changes(before)
+            # What the job itself moved, so a write that a concurrent order happened to make
+            # look unchanged (8 → 10 after 10 → 8) still shows.
+            result.changed = {move["product_id"]: move["to"] for move in scope.stock}
             self._log("info" if result.ok else "error", f"{job}: {result.detail}")
             return result
 
@@ -491,14 +493,6 @@ class Connector:
 
     def icml_run(self) -> JobResult:
         return self.run_job("icml")
-
-    def _stock_levels(self) -> dict[int, int | None]:
-        with self.state.lock:
-            return {p.id: p.stock_quantity for p in self.state.products.values()}
-
-    def _stock_changes(self, before: dict[int, int | None]) -> dict[int, int | None]:
-        after = self._stock_levels()
-        return {pid: qty for pid, qty in after.items() if before.get(pid, "absent") != qty}
 
     # -- inventories (module-behaviour.md §2) ------------------------------------------
     def _inventories(self, client: CrmClient, scope: RequestScope) -> JobResult:
@@ -738,7 +732,7 @@ class Connector:
     def _add_item(self, order_id: int, product: Product, item: dict[str, Any]) -> int:
         """addProductInWcOrder(): add_product() with CRM totals, no stock effect."""
         quantity = int(float(item.get("quantity") or 0))
-        price = float(product.price or 0)
+        price = php_float(product.price)
         discount = float(item.get("discountTotal") or 0)
         return self.state.add_order_item(order_id, product.id, quantity,
                                          total=round((price - discount) * quantity, 2),
@@ -799,7 +793,7 @@ class Connector:
         if item.get("quantity"):
             quantity = int(float(item["quantity"]))
             product = self.state.products.get(line.stock_product_id)
-            subtotal = round(float(product.price or 0) * quantity, 2) if product else None
+            subtotal = round(php_float(product.price) * quantity, 2) if product else None
             self.state.update_order_item(wc_order.id, line.id, quantity=quantity, subtotal=subtotal)
         if item.get("summ"):
             self.state.update_order_item(wc_order.id, line.id, total=float(item["summ"]))

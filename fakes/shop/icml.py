@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 from xml.etree import ElementTree as ET
 
-from fakes.shop.state import DEFAULT_CATEGORY, Product, ShopState
+from fakes.shop.state import DEFAULT_CATEGORY, Product, ShopState, php_float
 
 #: Offer keys the writer turns into child elements, in the plugin's order.
 OFFER_PROPERTIES = ("name", "productName", "price", "purchasePrice", "vendor", "picture", "url", "xmlId",
@@ -39,10 +39,8 @@ def catalog_offers(state: ShopState, *, bind_by_sku: bool, home_url: str) -> Ite
     products.sort(key=lambda p: (p.date_created, p.id), reverse=True)
     for product in products:
         if product.type == "variable":
-            for child_id in product.children:
-                child = state.products.get(child_id)
-                if child is not None:
-                    yield _offer(state, child, product, bind_by_sku, home_url)
+            for child in state.variations_of(product.id):  # not the trashed ones
+                yield _offer(state, child, product, bind_by_sku, home_url)
         else:
             yield _offer(state, product, None, bind_by_sku, home_url)
 
@@ -106,5 +104,5 @@ def _php_price(price: str) -> str:
     """wc_get_price_including_tax() as PHP prints a float: 100.0 → "100", 99.5 → "99.5"."""
     if price == "":
         return ""
-    value = float(price)
+    value = php_float(price)
     return str(int(value)) if value == int(value) else repr(value)

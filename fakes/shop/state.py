@@ -14,11 +14,17 @@ PHP request and acts at ``shutdown``. ``ShopState.request()`` is that request:
 listeners see every action with the request's scope and get ``on_shutdown``
 when the outermost scope ends. Listeners are always called with the state lock
 released, because the plugin talks to the CRM from inside them.
+
+Every stock write goes to ``stock_events``; the ones that moved a quantity are
+also listed on the request's scope (``RequestScope.stock``), which is how the
+HTTP journal tells which request moved what.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
 import threading
 from collections import Counter, deque
 from contextlib import contextmanager
@@ -203,6 +209,8 @@ class RequestScope:
 
     actions: Counter[str] = field(default_factory=Counter)
     bag: dict[str, Any] = field(default_factory=dict)
+    #: The stock quantities this request moved: {product_id, from, to, cause}, in order.
+    stock: list[dict[str, Any]] = field(default_factory=list)
 
     def did_action(self, action: str) -> int:
         return self.actions[action]
@@ -394,6 +402,7 @@ class ShopState:
             if parent is not None:
                 parent.children.append(product.id)
             self._save_product(product)
+            self._stock_event(product, "set", None, source="rest")
             return product
 
     def _variation_parent(self, fields: dict[str, Any]) -> Product:
@@ -410,22 +419,53 @@ class ShopState:
                 raise ShopError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
             if "sku" in fields:
                 self._check_sku(fields["sku"], product.id)
+            before = product.stock_quantity
             self._apply_product_fields(product, fields)
             self._save_product(product)
+            self._stock_event(product, "set", before, source="rest")
             return product
+
+    def delete_product(self, product_id: int, *, force: bool) -> Product:
+        """WC_REST_Products_Controller::delete_item(): forced deletes take a variable product's
+        variations along; otherwise the post goes to the trash. Answers the product as it was."""
+        with self._mutation():
+            product = self.get_product(product_id)
+            noun = "product_variation" if product.type == "variation" else "product"
+            before = copy.copy(product)
+            if force:
+                self._remove_product(product)
+            else:
+                _trash(product, noun)
+            parent = self.products.get(product.parent_id)
+            if product.type == "variation" and parent is not None:
+                self._validate_props(parent)  # the parent's status no longer counts this child
+            return before
+
+    def _remove_product(self, product: Product) -> None:
+        for child_id in product.children:
+            self.products.pop(child_id, None)
+        del self.products[product.id]
+        parent = self.products.get(product.parent_id)
+        if product.type == "variation" and parent is not None:
+            parent.children.remove(product.id)
 
     def _check_sku(self, sku: Any, own_id: int) -> None:
         if not sku:
             return
-        clash = next((p for p in self.products.values() if p.sku == sku and p.id != own_id), None)
+        # wc_product_has_unique_sku() does not look into the trash.
+        clash = next((p for p in self.products.values()
+                      if p.sku == sku and p.id != own_id and p.status != "trash"), None)
         if clash is not None:
             raise ShopError("product_invalid_sku", "Invalid or duplicated SKU.", 400,
                             resource_id=clash.id, unique_sku=f"{sku}-1")
 
     def _apply_product_fields(self, product: Product, fields: dict[str, Any]) -> None:
-        for key in ("name", "sku", "status", "regular_price", "sale_price"):
+        for key in ("name", "sku", "status"):
             if key in fields and fields[key] is not None:
                 setattr(product, key, str(fields[key]))
+        for key in ("regular_price", "sale_price"):
+            if key in fields and fields[key] is not None:
+                setattr(product, key, wc_format_decimal(str(fields[key])))
         if "virtual" in fields:
             product.virtual = bool(fields["virtual"])
         if "attributes" in fields and isinstance(fields["attributes"], list):
@@ -483,6 +523,18 @@ class ShopState:
                 product.stock_status = self._status_from_children(product)
             return
         product.stock_status = self._derive_status(product.stock_quantity or 0, product.backorders)
+        if product.type == "variable":
+            self._sync_managed_variations(product)
+
+    def _sync_managed_variations(self, parent: Product) -> None:
+        """sync_managed_variation_stock_status(): variations managed by the parent store its
+        status, so they keep it if the parent stops managing stock later."""
+        for child in self._children(parent):
+            if not child.manage_stock:
+                child.stock_status = parent.stock_status
+
+    def _children(self, parent: Product) -> list[Product]:
+        return [self.products[c] for c in parent.children if c in self.products]
 
     def _derive_status(self, quantity: int, backorders: str) -> str:
         if quantity > int(self.settings["woocommerce_notify_no_stock_amount"]):
@@ -490,7 +542,7 @@ class ShopState:
         return "onbackorder" if backorders != "no" else "outofstock"
 
     def _status_from_children(self, parent: Product) -> str:
-        statuses = {self.effective_stock_status(self.products[c]) for c in parent.children if c in self.products}
+        statuses = {self.effective_stock_status(child) for child in self._children(parent) if child.status != "trash"}
         for status in ("instock", "onbackorder"):
             if status in statuses:
                 return status
@@ -521,6 +573,11 @@ class ShopState:
         owner = self.stock_owner(product)
         return owner.stock_quantity if owner is not None else None
 
+    def effective_backorders(self, product: Product) -> str:
+        """A variation managed by its parent shows the parent's backorders (view context)."""
+        owner = self.stock_owner(product)
+        return owner.backorders if owner is not None and self.managed_by_parent(product) else product.backorders
+
     def _change_stock(self, owner: Product, delta: int, op: str, order_id: int) -> None:
         """wc_update_product_stock(): an atomic SQL delta, then a save."""
         before = owner.stock_quantity
@@ -529,8 +586,18 @@ class ShopState:
         self._stock_event(owner, op, before, order_id=order_id, delta=delta)
 
     def _stock_event(self, product: Product, op: str, before: int | None, **extra: Any) -> None:
+        """Every stock write goes to the event log; the ones that moved the quantity also go to
+        the request's scope, so the HTTP journal can show which request moved what."""
+        after = product.stock_quantity
+        if extra.get("source") == "rest" and before == after:
+            return  # a product save that left the quantity alone wrote no stock
+        who = f"order {extra['order_id']}" if "order_id" in extra else str(extra.get("source", ""))
+        cause = f"{who} {op}"
         self.stock_events.append({"t": self.clock.now(), "product_id": product.id, "op": op,
-                                  "before": before, "after": product.stock_quantity, **extra})
+                                  "before": before, "after": after, "cause": cause, **extra})
+        scope = self.current_scope()
+        if scope is not None and before != after:
+            scope.stock.append({"product_id": product.id, "from": before, "to": after, "cause": cause})
 
     # -- lists ---------------------------------------------------------------------
     def list_products(self, *, skus: list[str] | None = None, types: list[str] | None = None,
@@ -548,18 +615,17 @@ class ShopState:
                 found = [p for p in found if p.id in include]
             if parent:
                 found = [p for p in found if p.parent_id in parent]
-            if status != "any":
-                found = [p for p in found if p.status == status]
+            found = [p for p in found if _has_status(p, status)]
             if stock_status:
                 found = [p for p in found if self.effective_stock_status(p) == stock_status]
             return found
 
-    def variations_of(self, parent_id: int) -> list[Product]:
+    def variations_of(self, parent_id: int, status: str = "any") -> list[Product]:
         with self.lock:
             parent = self.products.get(parent_id)
             if parent is None or parent.type != "variable":
                 raise ShopError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
-            return [self.products[c] for c in parent.children if c in self.products]
+            return [child for child in self._children(parent) if _has_status(child, status)]
 
     # ======================================================================= orders
     def get_order(self, order_id: int, *, missing_status: int = 404) -> Order:
@@ -576,8 +642,24 @@ class ShopState:
             return None
 
     def list_orders(self, statuses: list[str] | None = None) -> list[Order]:
+        """No statuses means "any": every status wc_get_order_statuses() knows, so not the trash."""
         with self.lock:
-            return [o for o in self.orders.values() if not statuses or o.status in statuses]
+            if not statuses:
+                return [o for o in self.orders.values() if o.status != "trash"]
+            return [o for o in self.orders.values() if o.status in statuses]
+
+    def delete_order(self, order_id: int, *, force: bool) -> Order:
+        """DELETE /orders/{id}: forced deletes remove the order, otherwise it goes to the trash.
+        Neither moves stock: WooCommerce restores stock on cancel, not on delete. Answers the
+        order as it was."""
+        with self._mutation():
+            order = self.get_order(order_id)
+            before = copy.copy(order)
+            if force:
+                del self.orders[order_id]
+            else:
+                _trash(order, "shop_order")
+            return before
 
     def _new_order(self, created_via: str) -> Order:
         now = self._now()
@@ -976,23 +1058,48 @@ class ShopState:
 
 
 # --------------------------------------------------------------------------- helpers
+PHP_INT_MAX = 2**63 - 1
+#: The leading number PHP's string-to-number casts read ("12abc" → 12, " 1e3" → 1000).
+_PHP_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def php_float(value: Any) -> float:
+    """PHP (float) cast: numbers as they are, a string's leading number, anything else 0."""
+    if isinstance(value, (bool, float)):
+        return float(value)
+    if isinstance(value, int):
+        return float(max(-PHP_INT_MAX - 1, min(PHP_INT_MAX, value)))
+    match = _PHP_NUMBER.match(str(value))
+    number = float(match.group(0)) if match else 0.0
+    return number if number == number and abs(number) != float("inf") else 0.0
+
+
 def _intval(value: Any) -> int:
-    """PHP intval() as wc_stock_amount() uses it: 2.9 → 2, "3" → 3, junk → 0."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (int, float)):
-        return int(value)
-    try:
-        return int(float(str(value).strip()))
-    except ValueError:
-        return 0
+    """PHP intval() as wc_stock_amount() uses it: 2.9 → 2, "3" → 3, "12abc" → 12, junk → 0."""
+    number = value if isinstance(value, int) and not isinstance(value, bool) else int(php_float(value))
+    return max(-PHP_INT_MAX - 1, min(PHP_INT_MAX, number))  # json_decode turns larger ones into floats
 
 
 def _money(value: Any) -> float:
-    try:
-        return round(float(value), 2)
-    except (TypeError, ValueError):
-        return 0.0
+    return round(php_float(value), 2)
+
+
+def wc_format_decimal(text: str) -> str:
+    """wc_format_decimal() on a price: only digits, "-" and the last "." survive ("abc" → "")."""
+    last_dot = text.rfind(".")
+    return "".join(c for i, c in enumerate(text) if c in "0123456789-" or (c == "." and i == last_dot))
+
+
+def _has_status(product: Product, status: str) -> bool:
+    """A post status filter: "any" is every status but the trash, as for WP_Query."""
+    return product.status == status or (status == "any" and product.status != "trash")
+
+
+def _trash(record: Product | Order, noun: str) -> None:
+    """wp_trash_post(): only the status changes; trashing twice is refused (410)."""
+    if record.status == "trash":
+        raise ShopError("woocommerce_rest_already_trashed", f"The {noun} has already been deleted.", 410)
+    record.status = "trash"
 
 
 def _slugify(name: str) -> str:
