@@ -20,17 +20,31 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable
 
+import requests
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer, create_server
 
 from fakes.clock import Clock
 
 ADMIN_PREFIX = "/__stocksim"
 
 log = logging.getLogger("stocksim.fakes")
+
+
+def direct_session() -> requests.Session:
+    """A keep-alive session that ignores proxy settings from the environment.
+
+    The fakes and the simulator only talk to addresses they were given; a
+    proxy variable on a CI machine must not divert that traffic, and reading
+    the environment on every request costs more than a loopback round trip.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -389,55 +403,46 @@ def admin_json(request: Request) -> Any:
         raise AdminInputError("body is not valid JSON") from None
 
 
-class _NoDelayHandler(WSGIRequestHandler):
-    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle
-    # plus delayed ACK stalls every keep-alive request by ~40 ms.
-    disable_nagle_algorithm = True
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
 class FakeServer:
-    """Serves a ``FakeApp`` on a real socket, on a background thread."""
+    """Serves a ``FakeApp`` on a real socket, on a background thread.
 
-    def __init__(self, app: FakeApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    waitress keeps connections alive and sets TCP_NODELAY; werkzeug's
+    development server closes every connection, which costs more than the
+    fake's own work on each request.
+    """
+
+    def __init__(self, app: FakeApp, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> None:
         self.app = app
+        # create_server binds at once and raises OSError when the port is taken.
         try:
-            self._server: BaseWSGIServer = make_server(
-                host, port, app, threaded=True, request_handler=_NoDelayHandler
-            )
-        except SystemExit:
-            # werkzeug prints the socket error and exits the process when it cannot
-            # bind; a server embedded in tests or in the CLI must not exit for its caller.
-            raise OSError(f"cannot listen on {host}:{port}") from None
-        self._server.daemon_threads = True  # type: ignore[attr-defined]
+            self._server: BaseWSGIServer = create_server(
+                app, host=host, port=port, threads=threads, ident="stocksim",
+                # A short loop timeout keeps stop() quick; it costs nothing while requests flow.
+                asyncore_loop_timeout=0.05, channel_timeout=300,
+            )  # type: ignore[assignment]
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        host = host.decode() if isinstance(host, bytes) else host
-        return f"http://{host}:{port}"
+        return f"http://{self._server.effective_host}:{self._server.effective_port}"
 
     def start(self) -> "FakeServer":
-        # A short poll interval keeps stop() quick; it costs nothing while requests flow.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"{self.app.name}-server", daemon=True,
-        )
+        self._thread = threading.Thread(target=self._server.run, name=f"{self.app.name}-server", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        self._server.run()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        server = self._server
+        # Close the sockets from inside the event loop's own thread; the loop ends once its map is empty.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         if self._thread is not None:
             self._thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
 
     def __enter__(self) -> "FakeServer":
         return self.start()

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import pytest
 
+from sim import serve
 from sim.cases import CASES, FEATURES_DIR, Case, coverage
 from sim.timeline import clock_text
 
@@ -129,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_cases = sub.add_parser("cases", help="list the documented cases and branches with the scenarios covering them")
     p_cases.set_defaults(func=cases)
+
+    serve.add_parser(sub)
     return parser
 
 

@@ -83,12 +83,17 @@ class ServedFakes:
         self.crm.stop()
 
 
-def start_fakes(host: str, crm_port: int, shop_port: int, rate_limit: int) -> ServedFakes:
-    """Both fakes listening and wired; raises ``OSError`` when a port is taken."""
-    crm_app = CrmApp(Clock(), rate_limit=rate_limit)
+def start_fakes(host: str = "127.0.0.1", crm_port: int = 0, shop_port: int = 0, rate_limit: int = 0,
+                clock: Clock | None = None) -> ServedFakes:
+    """Both fakes listening and wired; raises ``OSError`` when a port is taken.
+
+    With ``clock`` both fakes share it (in-process runs); otherwise each has its
+    own, set through its admin clock route as a separate process's would be.
+    """
+    crm_app = CrmApp(clock or Clock(), rate_limit=rate_limit)
     crm = FakeServer(crm_app, host, crm_port).start()
     try:
-        shop = FakeServer(ShopApp(Clock(), crm_url=crm.url), host, shop_port).start()
+        shop = FakeServer(ShopApp(clock or Clock(), crm_url=crm.url), host, shop_port).start()
     except OSError:
         crm.stop()
         raise

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import requests
 
-from fakes.base import ADMIN_PREFIX, FakeServer
+from fakes.base import ADMIN_PREFIX, direct_session
 from fakes.clock import Clock
 
 
@@ -38,7 +38,7 @@ class HttpTarget:
     """Drives a CRM and a shop through their control routes over HTTP."""
 
     creds: Credentials
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=direct_session)
 
     def _control(self, base: str, method: str, path: str, body: Any = None) -> Any:
         response = self.session.request(method, f"{base}{ADMIN_PREFIX}{path}", json=body, timeout=30)
@@ -97,24 +97,23 @@ class EmbeddedFakes(HttpTarget):
     """
 
     def __init__(self) -> None:
-        from fakes.crm import CONNECTOR_KEY, MANAGER_KEY, SITE_CODE, CrmApp
-        from fakes.shop import CONSUMER_KEY, CONSUMER_SECRET, ShopApp
+        from fakes.crm import SITE_CODE
+        from sim.serve import start_fakes
 
         self.clock = Clock()
-        self.crm_server = FakeServer(CrmApp(self.clock)).start()
-        self.shop_server = FakeServer(ShopApp(self.clock)).start()
+        self.fakes = start_fakes(clock=self.clock)
+        creds = self.fakes.credentials()
         super().__init__(
             Credentials(
-                crm_url=self.crm_server.url,
-                shop_url=self.shop_server.url,
-                connector_key=CONNECTOR_KEY,
-                manager_key=MANAGER_KEY,
-                consumer_key=CONSUMER_KEY,
-                consumer_secret=CONSUMER_SECRET,
+                crm_url=creds["crm"]["url"],
+                shop_url=creds["shop"]["url"],
+                connector_key=creds["crm"]["api_key"],
+                manager_key=creds["crm"]["manager_api_key"],
+                consumer_key=creds["shop"]["consumer_key"],
+                consumer_secret=creds["shop"]["consumer_secret"],
                 site=SITE_CODE,
             )
         )
-        self.wire()
 
     def follow_clock(self, now: Callable[[], float]) -> None:
         self.clock.follow(now)
@@ -123,5 +122,4 @@ class EmbeddedFakes(HttpTarget):
         pass
 
     def close(self) -> None:
-        self.shop_server.stop()
-        self.crm_server.stop()
+        self.fakes.stop()

@@ -15,7 +15,7 @@ import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fakes.base import ADMIN_PREFIX, AdminInputError, FakeApp, RateLimiter, admin_json, json_response
+from fakes.base import ADMIN_PREFIX, AdminInputError, FakeApp, RateLimiter, admin_json, json_response, direct_session
 from fakes.clock import CRM_DATETIME, Clock
 from fakes.crm.catalog import IcmlError, parse_icml
 from fakes.crm.state import (
@@ -242,6 +242,7 @@ class CrmApp(FakeApp):
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__(clock)
         self.state = CrmState(self.clock)
+        self.catalog_session = direct_session()
         self.rate_limiter = RateLimiter(rate_limit, monotonic)
         self._default_rate_limit = rate_limit
 
@@ -471,7 +472,7 @@ class CrmApp(FakeApp):
 
     def _import_catalog(self, site: str, url: str) -> dict[str, Any]:
         try:
-            response = requests.get(url, timeout=CATALOG_FETCH_TIMEOUT)
+            response = self.catalog_session.get(url, timeout=CATALOG_FETCH_TIMEOUT)
             response.raise_for_status()
             offers = parse_icml(response.content)
         except requests.RequestException as exc:

@@ -26,6 +26,7 @@ from urllib.parse import quote_plus
 
 import requests
 
+from fakes.base import direct_session
 from fakes.clock import CRM_DATETIME
 from fakes.shop.icml import write_catalog
 from fakes.shop.state import (
@@ -393,7 +394,7 @@ class Connector:
         self.settings: dict[str, Any] = copy.deepcopy(DEFAULT_CONNECTOR_SETTINGS)
         self.settings.update(settings or {})
         self.cursors: dict[str, int | None] = {"orders_since_id": None, "customers_since_id": None}
-        self.session = session or requests.Session()  # keep-alive, like PHP's curl handle reuse
+        self.session = session or direct_session()  # keep-alive, like PHP's curl handle reuse
         self.log: deque[dict[str, Any]] = deque(maxlen=500)
         self.uploads = {"created": 0, "updated": 0, "failed": 0}
         #: The URL the shop was last reached on; permalinks use it when home_url is unset.
