@@ -386,13 +386,21 @@ class FakeApp:
         # A fault answers before the handler runs, so it changes no state.
         fault = self._fault_for(request)
         response = self.dispatch(request) if fault is None else self.fault_effects[fault.kind](request, fault)
-        if not request.path.startswith(ADMIN_PREFIX):
+        if self.journalled(request):
             entry: dict[str, Any] = {"t": self.clock.now(), "method": request.method, "path": request.path,
                                      "query": request.query_string.decode("latin-1"), "status": response.status_code}
             if fault is not None:
                 entry["fault"] = {"id": fault.id, "kind": fault.kind}
-            self.journal.record(entry)
+            self.journal.record({**entry, **self.journal_extra(request)})
         return response(environ, start_response)
+
+    def journalled(self, request: Request) -> bool:
+        """Whether the journal keeps this request: the real API's, not the admin plane's."""
+        return not request.path.startswith(ADMIN_PREFIX)
+
+    def journal_extra(self, request: Request) -> dict[str, Any]:
+        """Fields a fake adds to a request's journal entry (e.g. the stock it moved)."""
+        return {}
 
 
 def admin_json(request: Request) -> Any:

@@ -6,7 +6,7 @@ call ``ShopState`` / ``Connector``, and shape the answer as WooCommerce does
 plugin model's shutdown pushes run before the response leaves; a batch is one
 request too. Each collection's single-item operations (``ItemOps``) serve both
 its single routes and its batch route. Journal entries carry the stock their
-request moved (``ShopJournal``). docs/shop.md describes the whole surface.
+request moved (``journal_extra``). docs/shop.md describes the whole surface.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fakes.base import ADMIN_PREFIX, FakeApp, Journal, json_response
+from fakes.base import ADMIN_PREFIX, FakeApp, json_response
 from fakes.clock import Clock
 from fakes.shop.connector import CATALOG_FILE, Connector
 from fakes.shop.state import (
@@ -72,23 +72,6 @@ BILLING_KEYS = ("first_name", "last_name", "company", "address_1", "address_2", 
                 "country", "email", "phone")
 
 
-class ShopJournal(Journal):
-    """The base journal, each entry with the stock changes its request caused.
-
-    ``FakeApp.__call__`` records a request's entry on the thread that dispatched it, right
-    after ``dispatch``; ``ShopApp.dispatch`` notes the changes on that thread just before."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._answered = threading.local()
-
-    def note_stock(self, changes: list[dict[str, Any]]) -> None:
-        self._answered.stock = changes
-
-    def record(self, entry: dict[str, Any]) -> None:
-        super().record({**entry, "stock": self._answered.__dict__.pop("stock", [])})
-
-
 def rest_route(handler: Callable[..., Response]) -> Callable[..., Response]:
     """A REST v3 handler gets the request's params (a bad JSON body fails before the route
     runs, as in WP_REST_Server::dispatch) and its ShopError answered in WooCommerce's format."""
@@ -130,7 +113,6 @@ class ShopApp(FakeApp):
         self._nonces: dict[str, dict[int, str]] = {}
         self._nonce_lock = threading.Lock()  # concurrent requests check and prune the same map
         super().__init__(clock)
-        self.journal: ShopJournal = ShopJournal()
 
     # ------------------------------------------------------------------ routes
     def api_rules(self) -> Iterable[Rule]:
@@ -157,19 +139,19 @@ class ShopApp(FakeApp):
 
     # ------------------------------------------------------------------ plumbing
     def dispatch(self, request: Request) -> Response:
-        """One WordPress request, then its stock changes handed to the journal."""
+        """One WordPress request; the stock changes it caused go into its journal entry."""
         with self.state.request() as scope:
             response = self._serve(request)
-        if not request.path.startswith(ADMIN_PREFIX):
-            self.journal.note_stock(scope.stock)  # the base app records the entry next
-        elif request.path.startswith(WORDPRESS_CONTROL_ROUTES):
-            # The base app journals no control route, but these stand for requests WordPress
-            # serves (a storefront checkout, a wp-cron hit), and they move stock.
-            self.journal.note_stock(scope.stock)
-            self.journal.record({"t": self.clock.now(), "method": request.method, "path": request.path,
-                                 "query": request.query_string.decode("latin-1"),
-                                 "status": response.status_code})
+        request.environ["stocksim.stock"] = scope.stock
         return response
+
+    def journalled(self, request: Request) -> bool:
+        # Checkout and connector jobs are control routes, but they stand for requests WordPress
+        # serves (a storefront checkout, a wp-cron hit), and they move stock.
+        return super().journalled(request) or request.path.startswith(WORDPRESS_CONTROL_ROUTES)
+
+    def journal_extra(self, request: Request) -> dict[str, Any]:
+        return {"stock": request.environ.get("stocksim.stock", [])}
 
     def _serve(self, request: Request) -> Response:
         """Authentication first (as WP does), then the route."""
