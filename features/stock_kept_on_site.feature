@@ -31,7 +31,10 @@ Feature: Stock kept on the site (mode W)
     Then the shop stock is 10 at once
     And the CRM stock stays 8 until the first catalog import after the shop's next catalog file, which sets it back to 10
 
-  @W2 @documented
+  # @fakes_only: the scenario's subject is the plugin's history job reading a CRM change, which a
+  # real WordPress cannot do here (its first history run filters by its own wall clock); the docker
+  # target skips it (sim/pytest_plugin.py, FAKES_ONLY_REASON).
+  @W2 @documented @fakes_only
   Scenario: W2 - a CRM order moved to a status of the Completed group
     When a CRM manager creates an order for 2 units
     Then the CRM stock is 10 at once
@@ -40,7 +43,10 @@ Feature: Stock kept on the site (mode W)
     Then the shop stock becomes 8 within 5 minutes
     And the CRM stock has been 10 throughout
 
-  @W3 @documented
+  # @fakes_only: the scenario's subject is the plugin's history job reading a CRM change, which a
+  # real WordPress cannot do here (its first history run filters by its own wall clock); the docker
+  # target skips it (sim/pytest_plugin.py, FAKES_ONLY_REASON).
+  @W3 @documented @fakes_only
   Scenario: W3 - a CRM order moved to a status of the Cancel group, items cancelled too
     Given the CRM cancels items when an order is cancelled
     When a CRM manager creates an order for 2 units

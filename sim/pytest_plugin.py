@@ -9,19 +9,52 @@ timeline to every failing scenario.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Generator, Iterator
 
 import pytest
 
 from sim.cases import all_tags
 from sim.simulation import Schedule, Simulation, scenario_seed
-from sim.targets import EmbeddedFakes
+from sim.targets import Credentials, DockerStack, EmbeddedFakes, HttpTarget
 
 pytest_plugins = ["features.steps.stock"]
 
 SIMULATION = pytest.StashKey[Simulation]()
 SCHEDULE = pytest.StashKey[Schedule]()
 CRM_OVERRIDES = pytest.StashKey[dict[str, Any]]()
+
+#: Scenarios tagged @fakes_only need something only the fakes can do; under the docker target they are
+#: skipped with this reason.
+FAKES_ONLY = "fakes_only"
+FAKES_ONLY_REASON = (
+    "fakes only: the real plugin's first history run asks the CRM for changes since WordPress's wall clock "
+    "minus one day, while the CRM stamps its history on the simulated clock; WordPress's clock cannot be "
+    "moved, so the real plugin never reads these CRM changes"
+)
+
+#: --stocksim-target=docker: option name -> (environment variable giving its default, default).
+DOCKER_OPTIONS: dict[str, tuple[str, str | None]] = {
+    "crm_url": ("STOCKSIM_CRM_URL", "http://localhost:8000"),
+    "shop_url": ("STOCKSIM_SHOP_URL", "http://localhost:8080"),
+    "consumer_key": ("WC_CK", "ck_stocksim_docker_0000000000000000000000000000"),
+    "consumer_secret": ("WC_CS", "cs_stocksim_docker_0000000000000000000000000000"),
+    "control_token": ("STOCKSIM_CONTROL_TOKEN", None),
+    "crm_internal_url": ("STOCKSIM_CRM_INTERNAL_URL", None),
+    "shop_internal_url": ("STOCKSIM_SHOP_INTERNAL_URL", None),
+    "compose_project": ("COMPOSE_PROJECT_NAME", None),
+}
+DOCKER_HELP = {
+    "crm_url": "the fake CRM's URL from here",
+    "shop_url": "the WordPress URL from here (WP_HOME: the REST signatures are checked against it)",
+    "consumer_key": "the WooCommerce REST consumer key",
+    "consumer_secret": "the WooCommerce REST consumer secret",
+    "control_token": "the X-Stocksim-Token the mu-plugin's /__stocksim/ routes require",
+    "crm_internal_url": "the CRM's URL as the plugin reaches it (default: --crm-url)",
+    "shop_internal_url": "the shop's URL as the CRM reaches it for simla.xml (default: --shop-url)",
+    "compose_project": "check this compose project's containers are healthy and attach their logs to "
+                       "failures (needs the 'docker' extra and an engine; default: none, no engine used)",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,11 +74,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sim-timeline", action="store_true", help="attach the timeline to passing scenarios too",
     )
+    group.addoption(
+        "--stocksim-target", choices=("fakes", "docker"), default="fakes",
+        help="fakes: the embedded fakes (default); docker: the real WordPress stack of docker-compose.yml "
+             "(or anything serving the same control contract) at --crm-url and --shop-url",
+    )
+    for name, (env, default) in DOCKER_OPTIONS.items():
+        group.addoption(
+            "--" + name.replace("_", "-"), default=None, metavar="VALUE",
+            help=f"docker target: {DOCKER_HELP[name]} (env {env}" + (f", default {default})" if default else ")"),
+        )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for tag in all_tags():
         config.addinivalue_line("markers", f"{tag}: stocksim case/branch/mode tag")
+    config.addinivalue_line("markers", f"{FAKES_ONLY}: a scenario the docker target skips ({FAKES_ONLY_REASON})")
     try:
         config.stash[SCHEDULE] = Schedule.from_pairs(_pairs(config.getoption("sim_param"), "--sim-param"))
     except ValueError as exc:
@@ -71,9 +115,43 @@ def _json_value(raw: str) -> Any:
         return raw
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("stocksim_target") != "docker":
+        return
+    skip = pytest.mark.skip(reason=FAKES_ONLY_REASON)
+    for item in items:
+        if item.get_closest_marker(FAKES_ONLY):
+            item.add_marker(skip)
+
+
+def docker_option(config: pytest.Config, name: str) -> str | None:
+    """The command line's value, else the environment's, else the built-in default; '' means none."""
+    env, default = DOCKER_OPTIONS[name]
+    value = config.getoption(name)
+    if value is None:
+        value = os.environ.get(env, default)
+    return value or None
+
+
+def docker_target(config: pytest.Config) -> DockerStack:
+    from fakes.crm import CONNECTOR_KEY, MANAGER_KEY, SITE_CODE  # the CRM is still our fake, with its keys
+
+    opt = lambda name: docker_option(config, name)  # noqa: E731
+    creds = Credentials(crm_url=str(opt("crm_url")).rstrip("/"), shop_url=str(opt("shop_url")).rstrip("/"),
+                        connector_key=CONNECTOR_KEY, manager_key=MANAGER_KEY, consumer_key=str(opt("consumer_key")),
+                        consumer_secret=str(opt("consumer_secret")), site=SITE_CODE)
+    return DockerStack(creds, control_token=opt("control_token"), crm_internal_url=opt("crm_internal_url"),
+                       shop_internal_url=opt("shop_internal_url"), compose_project=opt("compose_project"))
+
+
 @pytest.fixture(scope="session")
-def stocksim_target() -> Iterator[EmbeddedFakes]:
-    target = EmbeddedFakes()
+def stocksim_target(request: pytest.FixtureRequest) -> Iterator[HttpTarget]:
+    target: EmbeddedFakes | DockerStack
+    if request.config.getoption("stocksim_target") == "docker":
+        target = docker_target(request.config)
+        target.check_health()
+    else:
+        target = EmbeddedFakes()
     yield target
     target.close()
 
@@ -85,7 +163,7 @@ def stocksim_schedule(request: pytest.FixtureRequest) -> Schedule:
 
 
 @pytest.fixture
-def stocksim(request: pytest.FixtureRequest, stocksim_target: EmbeddedFakes, stocksim_schedule: Schedule) -> Simulation:
+def stocksim(request: pytest.FixtureRequest, stocksim_target: HttpTarget, stocksim_schedule: Schedule) -> Simulation:
     """A fresh simulation on reset fakes, seeded from the scenario's name."""
     stocksim_target.reset()
     overrides = request.config.stash[CRM_OVERRIDES]
@@ -106,4 +184,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.user_properties.append(("sim_seconds", simulation.now))
     if report.failed or item.config.getoption("sim_timeline"):
         report.sections.append(("stocksim timeline (simulated time)", simulation.timeline.render()))
+    if report.failed and isinstance(simulation.target, DockerStack) and simulation.target.compose_project:
+        report.sections.append(("docker stack logs", simulation.target.logs()))
     return report

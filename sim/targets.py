@@ -10,12 +10,17 @@ docker stack.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import requests
 
 from fakes.base import ADMIN_PREFIX, direct_session
 from fakes.clock import Clock
+
+
+#: The header the docker stack's must-use plugin checks on every control call;
+#: the fakes ignore it (they listen on loopback only).
+CONTROL_TOKEN_HEADER = "X-Stocksim-Token"
 
 
 class TargetError(RuntimeError):
@@ -39,6 +44,11 @@ class HttpTarget:
 
     creds: Credentials
     session: requests.Session = field(default_factory=direct_session)
+    control_token: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.control_token:
+            self.session.headers[CONTROL_TOKEN_HEADER] = self.control_token
 
     def _control(self, base: str, method: str, path: str, body: Any = None) -> Any:
         response = self.session.request(method, f"{base}{ADMIN_PREFIX}{path}", json=body, timeout=30)
@@ -123,3 +133,91 @@ class EmbeddedFakes(HttpTarget):
 
     def close(self) -> None:
         self.fakes.stop()
+
+
+@dataclass
+class DockerStack(HttpTarget):
+    """A real WordPress + WooCommerce + woo-retailcrm (docker-compose.yml) and the fake CRM.
+
+    The simulator reaches both from the docker host (``creds`` URLs), but the
+    plugin and the CRM reach each other inside the compose network, so the
+    wiring uses the in-network URLs. The shop's ``PUT /__stocksim/clock`` is
+    accepted and ignored by the stack: WordPress runs on the wall clock.
+    """
+
+    crm_internal_url: str | None = None
+    shop_internal_url: str | None = None
+    #: The compose project whose containers must be healthy (needs the ``docker``
+    #: extra and an engine); None when nothing should talk to the engine.
+    compose_project: str | None = None
+
+    def wire(self) -> None:
+        crm_url = self.crm_internal_url or self.creds.crm_url
+        shop_url = self.shop_internal_url or self.creds.shop_url
+        self.shop_control("PUT", "/connector/settings", {"api_url": crm_url})
+        self.configure_crm({"sites": {self.creds.site: {"yml_url": f"{shop_url}/simla.xml"}}})
+
+    def check_health(self) -> None:
+        if self.compose_project:
+            unhealthy = stack_problems(self.compose_project)
+            if unhealthy:
+                raise TargetError(f"compose project {self.compose_project!r} is not ready: " + "; ".join(unhealthy))
+
+    def logs(self, tail: int = 80) -> str:
+        """The last lines of every container of the stack, for a failing scenario's report."""
+        return stack_logs(self.compose_project, tail) if self.compose_project else ""
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def docker_client() -> Any:
+    """A docker SDK client that answered a ping; raises ``TargetError`` saying why not."""
+    try:
+        import docker  # the optional extra "docker": only the real stack needs the engine
+    except ImportError:
+        raise TargetError("the docker SDK is not installed: pip install 'stocksim[docker]'") from None
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # the SDK raises DockerException, requests' errors or OSError
+        raise TargetError(f"no docker engine answers: {exc}") from None
+    return client
+
+
+def _project_containers(client: Any, project: str) -> list[Any]:
+    return client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+
+
+def _container_problem(container: Any) -> str | None:
+    state = container.attrs.get("State", {})
+    service = container.labels.get("com.docker.compose.service", container.name)
+    health = (state.get("Health") or {}).get("Status")
+    if service == "wpcli":  # the one-shot bootstrap: it must have finished cleanly
+        finished = state.get("Status") == "exited" and state.get("ExitCode") == 0
+        return None if finished else f"{service}: {state.get('Status')}, exit code {state.get('ExitCode')}"
+    if state.get("Status") != "running":
+        return f"{service}: {state.get('Status')}"
+    if health not in (None, "healthy"):
+        return f"{service}: {health}"
+    return None
+
+
+def stack_problems(project: str, required: Iterable[str] = ("db", "wordpress", "crm")) -> list[str]:
+    """What keeps the stack from serving scenarios; empty when every service is up and healthy."""
+    containers = _project_containers(docker_client(), project)
+    services = {c.labels.get("com.docker.compose.service") for c in containers}
+    problems = [f"{name}: no container" for name in required if name not in services]
+    return problems + [p for p in map(_container_problem, containers) if p]
+
+
+def stack_logs(project: str, tail: int = 80) -> str:
+    try:
+        containers = _project_containers(docker_client(), project)
+    except TargetError as exc:
+        return f"(no logs: {exc})"
+    parts = []
+    for container in containers:
+        text = container.logs(tail=tail).decode("utf-8", "replace")
+        parts.append(f"--- {container.labels.get('com.docker.compose.service', container.name)} (last {tail} lines)\n{text}")
+    return "\n".join(parts)
