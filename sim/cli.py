@@ -12,7 +12,7 @@ import pytest
 
 from sim import serve
 from sim.cases import CASES, FEATURES_DIR, Case, coverage
-from sim.pytest_plugin import DOCKER_HELP, DOCKER_OPTIONS
+from sim.targets import DOCKER_HELP, DOCKER_OPTIONS
 from sim.timeline import clock_text
 
 

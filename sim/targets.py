@@ -27,6 +27,30 @@ class TargetError(RuntimeError):
     """A control call was refused: the target is misconfigured or broken."""
 
 
+#: --stocksim-target=docker: option name -> (environment variable giving its default, default).
+DOCKER_OPTIONS: dict[str, tuple[str, str | None]] = {
+    "crm_url": ("STOCKSIM_CRM_URL", "http://localhost:8000"),
+    "shop_url": ("STOCKSIM_SHOP_URL", "http://localhost:8080"),
+    "consumer_key": ("WC_CK", "ck_stocksim_docker_0000000000000000000000000000"),
+    "consumer_secret": ("WC_CS", "cs_stocksim_docker_0000000000000000000000000000"),
+    "control_token": ("STOCKSIM_CONTROL_TOKEN", None),
+    "crm_internal_url": ("STOCKSIM_CRM_INTERNAL_URL", None),
+    "shop_internal_url": ("STOCKSIM_SHOP_INTERNAL_URL", None),
+    "compose_project": ("COMPOSE_PROJECT_NAME", None),
+}
+DOCKER_HELP = {
+    "crm_url": "the fake CRM's URL from here",
+    "shop_url": "the WordPress URL from here (WP_HOME: the REST signatures are checked against it)",
+    "consumer_key": "the WooCommerce REST consumer key",
+    "consumer_secret": "the WooCommerce REST consumer secret",
+    "control_token": "the X-Stocksim-Token the mu-plugin's /__stocksim/ routes require",
+    "crm_internal_url": "the CRM's URL as the plugin reaches it (default: --crm-url)",
+    "shop_internal_url": "the shop's URL as the CRM reaches it for simla.xml (default: --shop-url)",
+    "compose_project": "check this compose project's containers are healthy and attach their logs to "
+                       "failures (needs the 'docker' extra and an engine; default: none, no engine used)",
+}
+
+
 @dataclass
 class Credentials:
     crm_url: str

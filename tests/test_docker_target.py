@@ -27,8 +27,8 @@ import requests
 
 from fakes.crm import CONNECTOR_KEY, SITE_CODE
 from fakes.shop import DEFAULT_CONNECTOR_SETTINGS
-from sim.pytest_plugin import DOCKER_OPTIONS, FAKES_ONLY, FAKES_ONLY_REASON
-from sim.targets import CONTROL_TOKEN_HEADER, Credentials, DockerStack, EmbeddedFakes, TargetError, docker_client
+from sim.pytest_plugin import FAKES_ONLY, FAKES_ONLY_REASON
+from sim.targets import CONTROL_TOKEN_HEADER, DOCKER_OPTIONS, Credentials, DockerStack, EmbeddedFakes, TargetError, docker_client
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is in the 'test' extra: pip install -e '.[test]'")
 
