@@ -38,3 +38,14 @@ def test_timeline_renders_both_systems_per_event() -> None:
     assert "0:15:00" in text and "sync.inventories" in text
     assert text.splitlines()[-1].split()[3:5] == ["8", "8"]
     assert clock_text(14_400) == "4:00:00"
+
+
+def test_a_reseeded_faker_repeats_its_data() -> None:
+    from sim.simulation import seeded_faker
+
+    def draw(seed: int) -> tuple[str, str]:
+        faker = seeded_faker(seed)
+        return faker.name(), faker.bothify("SKU-####")
+
+    assert draw(7) == draw(7)
+    assert draw(8) != draw(7)
