@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import pkgutil
 from typing import Any, Generator, Iterator
 
 import pytest
+
+import features.steps as feature_steps
 
 from sim.cases import all_tags
 from sim.simulation import Schedule, Simulation, scenario_seed
 from sim.targets import DOCKER_HELP, DOCKER_OPTIONS, Credentials, DockerStack, EmbeddedFakes, HttpTarget
 
-pytest_plugins = ["features.steps.stock"]
+#: Every module of features/steps is a step library: a new one needs no registration here.
+pytest_plugins = [f"features.steps.{module.name}" for module in pkgutil.iter_modules(feature_steps.__path__)]
 
 SIMULATION = pytest.StashKey[Simulation]()
 SCHEDULE = pytest.StashKey[Schedule]()
