@@ -26,6 +26,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 from waitress import wasyncore
+from waitress.channel import ClientDisconnected
 from waitress.server import BaseWSGIServer, create_server
 
 from fakes.clock import Clock
@@ -80,12 +81,21 @@ class Journal:
 
 # -- faults --------------------------------------------------------------------
 
-#: What a fault may do. Only ``status`` exists: answer ``status`` (with ``body``)
-#: instead of the handler. A later kind (latency, connection reset, malformed
-#: body) adds its name here, its fields to ``parse_fault`` and its effect to
-#: ``FakeApp.fault_effects``.
-FAULT_KINDS = ("status",)
-_FAULT_FIELDS = frozenset({"kind", "method", "path", "status", "body", "times", "from", "until"})
+#: What a fault may do to a request it matches:
+#: ``status``: answer ``status`` (with ``body``) instead of the handler;
+#: ``latency``: wait ``seconds`` of wall-clock time, then let the fake answer normally;
+#: ``reset``: close the connection without writing a byte of an answer;
+#: ``malformed``: answer ``status`` (default 200) with a truncated JSON body.
+#: Each kind's effect lives in ``FakeApp.fault_effects``.
+FAULT_KINDS = ("status", "latency", "reset", "malformed")
+_FAULT_FIELDS = frozenset({"kind", "method", "path", "status", "body", "seconds", "times", "skip", "from", "until",
+                           "api_key"})
+#: The fields only some kinds take; a rule naming one for another kind is refused, not ignored.
+_KIND_FIELDS = {"status": {"status", "body"}, "latency": {"seconds"}, "reset": set(), "malformed": {"status"}}
+#: A latency rule holds one of the server's threads for this long at most.
+MAX_LATENCY_SECONDS = 10.0
+#: What a ``malformed`` fault answers: JSON cut off mid-document, as a dropped proxy buffer would leave it.
+MALFORMED_BODY = b'{"success": true, "stocksim": "this answer was cut'
 
 
 class AdminInputError(ValueError):
@@ -102,26 +112,31 @@ class Fault:
 
     id: int
     path: str  # a glob (fnmatch) on the request path; "*" also crosses "/"
-    status: int
+    status: int | None
     kind: str = "status"
     method: str | None = None  # None: every method
     body: Any = None
     has_body: bool = False  # no "body": the fake's own api_error; "body": null answers JSON null
+    seconds: float | None = None  # latency only: wall-clock seconds
     times: int | None = None  # None: for ever
+    skip: int = 0  # let this many matching requests through first
     start: float | None = None  # "from": simulated seconds on the fake's clock
     until: float | None = None
+    api_key: str | None = None  # only requests made with this key (the CRM's apiKey, the shop's consumer key)
     hits: int = 0
+    skipped: int = 0
 
     @property
     def remaining(self) -> int | None:
         return None if self.times is None else self.times - self.hits
 
-    def matches(self, method: str, path: str, now: float) -> bool:
+    def matches(self, method: str, path: str, now: float, key: Callable[[], str | None]) -> bool:
         return (self.remaining != 0
                 and (self.method is None or self.method == method)
                 and (self.start is None or now >= self.start)
                 and (self.until is None or now < self.until)
-                and fnmatchcase(path, self.path))
+                and fnmatchcase(path, self.path)
+                and (self.api_key is None or key() == self.api_key))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -129,6 +144,13 @@ class Fault:
             "times": self.times, "from": self.start, "until": self.until, "hits": self.hits,
             "remaining": self.remaining,
         }
+        # Fields added after the first kind appear only when used, so older readers see the same rules.
+        if self.seconds is not None:
+            data["seconds"] = self.seconds
+        if self.skip:
+            data.update(skip=self.skip, skipped=self.skipped)
+        if self.api_key is not None:
+            data["api_key"] = self.api_key
         if self.has_body:
             data["body"] = self.body
         return data
@@ -145,20 +167,46 @@ def parse_fault(fault_id: int, spec: Any) -> Fault:
     kind = spec.get("kind", "status")
     if kind not in FAULT_KINDS:
         raise FaultError(f"kind must be one of: {', '.join(FAULT_KINDS)}")
-    path, method, status, times = spec.get("path"), spec.get("method"), spec.get("status"), spec.get("times")
+    foreign = sorted((set(spec) & set().union(*_KIND_FIELDS.values())) - _KIND_FIELDS[kind])
+    if foreign:
+        raise FaultError(f"a {kind} fault takes no {', '.join(foreign)}")
+    path, method, times, api_key = spec.get("path"), spec.get("method"), spec.get("times"), spec.get("api_key")
     if not isinstance(path, str) or not path.startswith("/"):
         raise FaultError('path must be a glob on the request path, starting with "/"')
     if method is not None and not (isinstance(method, str) and method.isalpha()):
         raise FaultError("method must be an HTTP method name")
-    if not _is_int(status) or not 200 <= status <= 599:
-        raise FaultError("status must be an HTTP status code from 200 to 599")
     if times is not None and (not _is_int(times) or times < 1):
         raise FaultError("times must be a whole number of at least 1")
+    skip = spec.get("skip", 0)
+    if not _is_int(skip) or skip < 0:
+        raise FaultError("skip must be a whole number of at least 0")
+    if api_key is not None and not (isinstance(api_key, str) and api_key):
+        raise FaultError("api_key must be a non-empty string")
     start, until = _seconds(spec, "from"), _seconds(spec, "until")
     if start is not None and until is not None and until <= start:
         raise FaultError("until must be later than from")
-    return Fault(id=fault_id, kind=kind, path=path, status=status, method=method.upper() if method else None,
-                 body=spec.get("body"), has_body="body" in spec, times=times, start=start, until=until)
+    return Fault(id=fault_id, kind=kind, path=path, status=_fault_status(kind, spec), seconds=_latency(kind, spec),
+                 method=method.upper() if method else None, body=spec.get("body"), has_body="body" in spec,
+                 times=times, skip=skip, start=start, until=until, api_key=api_key)
+
+
+def _fault_status(kind: str, spec: dict[str, Any]) -> int | None:
+    if kind not in ("status", "malformed"):
+        return None
+    status = spec.get("status", 200 if kind == "malformed" else None)
+    if not _is_int(status) or not 200 <= status <= 599:
+        raise FaultError("status must be an HTTP status code from 200 to 599")
+    return status
+
+
+def _latency(kind: str, spec: dict[str, Any]) -> float | None:
+    if kind != "latency":
+        return None
+    seconds = spec.get("seconds")
+    if (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds)
+            or not 0 < seconds <= MAX_LATENCY_SECONDS):
+        raise FaultError(f"seconds must be a number of wall-clock seconds above 0 and at most {MAX_LATENCY_SECONDS:g}")
+    return float(seconds)
 
 
 def _is_int(value: Any) -> bool:
@@ -172,6 +220,10 @@ def _seconds(spec: dict[str, Any], name: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise FaultError(f"{name} must be a number of simulated seconds")
     return float(value)
+
+
+class ConnectionDropped(Exception):
+    """Raised by the ``reset`` fault: the server must close the connection unanswered."""
 
 
 class Faults:
@@ -204,14 +256,19 @@ class Faults:
         with self._lock:
             self._rules.clear()
 
-    def take(self, method: str, path: str, now: float) -> Fault | None:
+    def take(self, method: str, path: str, now: float, key: Callable[[], str | None]) -> Fault | None:
         """The first rule matching the request, charged one hit (under the lock,
-        so concurrent requests cannot overspend ``times``)."""
+        so concurrent requests cannot overspend ``times``). A rule still skipping
+        counts the request and lets the later rules decide, as if it were absent."""
         with self._lock:
             for fault in self._rules:
-                if fault.matches(method, path, now):
-                    fault.hits += 1
-                    return fault
+                if not fault.matches(method, path, now, key):
+                    continue
+                if fault.skipped < fault.skip:
+                    fault.skipped += 1
+                    continue
+                fault.hits += 1
+                return fault
             return None
 
 
@@ -277,7 +334,10 @@ class FakeApp:
         self.journal = Journal()
         self.faults = Faults()
         #: What each fault kind does to a request it matched.
-        self.fault_effects: dict[str, Callable[[Request, Fault], Response]] = {"status": self._status_fault}
+        self.fault_effects: dict[str, Callable[[Request, Fault], Response]] = {
+            "status": self._status_fault, "latency": self._latency_fault, "reset": self._reset_fault,
+            "malformed": self._malformed_fault,
+        }
         self.url_map = Map(list(self.api_rules()) + list(self._admin_rules()), strict_slashes=False)
 
     # -- to be provided by each fake -------------------------------------
@@ -354,14 +414,36 @@ class FakeApp:
         # The admin plane is never faulted: a test must always be able to clear its rules.
         if request.path.startswith(ADMIN_PREFIX):
             return None
-        return self.faults.take(request.method, request.path, self.clock.now())
+        return self.faults.take(request.method, request.path, self.clock.now(), lambda: self.caller_key(request))
+
+    def caller_key(self, request: Request) -> str | None:
+        """The API key a real-API request was made with, for rules limited to one client:
+        the CRM's ``X-API-KEY`` header or ``apiKey`` parameter, the shop's REST consumer key."""
+        key = (request.headers.get("X-API-KEY") or request.args.get("apiKey")
+               or request.args.get("consumer_key") or request.args.get("oauth_consumer_key"))
+        if key is None and request.mimetype == "application/x-www-form-urlencoded":
+            key = request.form.get("apiKey")  # werkzeug caches the parsed form for the handler
+        return key
 
     def _status_fault(self, request: Request, fault: Fault) -> Response:
+        status = fault.status or 500  # parse_fault requires a status for this kind
         if fault.has_body:
-            return json_response(fault.body, fault.status)
-        response = self.api_error(request, fault.status, HTTP_STATUS_CODES.get(fault.status, "fault"))
-        response.status_code = fault.status  # api_error may fold statuses (the shop answers any 5xx as 500)
+            return json_response(fault.body, status)
+        response = self.api_error(request, status, HTTP_STATUS_CODES.get(status, "fault"))
+        response.status_code = status  # api_error may fold statuses (the shop answers any 5xx as 500)
         return response
+
+    def _latency_fault(self, request: Request, fault: Fault) -> Response:
+        # Wall-clock time: the simulated clock stands still meanwhile, so a slow answer
+        # tests the client's timeouts, never the simulation's schedule.
+        time.sleep(fault.seconds or 0.0)
+        return self.dispatch(request)
+
+    def _reset_fault(self, request: Request, fault: Fault) -> Response:
+        raise ConnectionDropped(fault)
+
+    def _malformed_fault(self, request: Request, fault: Fault) -> Response:
+        return Response(MALFORMED_BODY, status=fault.status or 200, content_type="application/json; charset=utf-8")
 
     # -- WSGI --------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
@@ -383,16 +465,26 @@ class FakeApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        # A fault answers before the handler runs, so it changes no state.
+        # A fault answers before the handler runs, so it changes no state (latency runs the handler after its wait).
         fault = self._fault_for(request)
-        response = self.dispatch(request) if fault is None else self.fault_effects[fault.kind](request, fault)
-        if self.journalled(request):
-            entry: dict[str, Any] = {"t": self.clock.now(), "method": request.method, "path": request.path,
-                                     "query": request.query_string.decode("latin-1"), "status": response.status_code}
-            if fault is not None:
-                entry["fault"] = {"id": fault.id, "kind": fault.kind}
-            self.journal.record({**entry, **self.journal_extra(request)})
+        try:
+            response = self.dispatch(request) if fault is None else self.fault_effects[fault.kind](request, fault)
+        except ConnectionDropped:
+            self._journal(request, fault, None)
+            # waitress closes a channel whose app raised ClientDisconnected without writing
+            # anything: the client sees the connection end with no answer at all.
+            raise ClientDisconnected(f"stocksim fault {fault.id if fault else '?'}: connection reset") from None
+        self._journal(request, fault, response.status_code)
         return response(environ, start_response)
+
+    def _journal(self, request: Request, fault: Fault | None, status: int | None) -> None:
+        if not self.journalled(request):
+            return
+        entry: dict[str, Any] = {"t": self.clock.now(), "method": request.method, "path": request.path,
+                                 "query": request.query_string.decode("latin-1"), "status": status}
+        if fault is not None:
+            entry["fault"] = {"id": fault.id, "kind": fault.kind}
+        self.journal.record({**entry, **self.journal_extra(request)})
 
     def journalled(self, request: Request) -> bool:
         """Whether the journal keeps this request: the real API's, not the admin plane's."""

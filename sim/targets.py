@@ -120,6 +120,18 @@ class HttpTarget:
     def configure_crm(self, settings: dict[str, Any]) -> None:
         self.crm_control("PUT", "/settings", settings)
 
+    def add_fault(self, system: str, rule: dict[str, Any]) -> dict[str, Any]:
+        """Add a fault rule (docs/admin-api.md, Faults) to the CRM or the shop; answers the rule as stored.
+
+        Only the CRM is always our fake: a real WordPress serves no fault routes."""
+        control = {"crm": self.crm_control, "shop": self.shop_control}[system]
+        return control("POST", "/faults", rule)
+
+    def faults(self, system: str) -> list[dict[str, Any]]:
+        """The rules of one side with their hits so far."""
+        control = {"crm": self.crm_control, "shop": self.shop_control}[system]
+        return control("GET", "/faults")["faults"]
+
     def configure_connector(self, settings: dict[str, Any]) -> None:
         self.shop_control("PUT", "/connector/settings", settings)
 

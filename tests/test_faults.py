@@ -9,6 +9,7 @@ spells an error differ.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -154,6 +155,95 @@ def test_the_admin_plane_is_never_faulted(fake: Fake) -> None:
     assert fake.read().status_code == 200
 
 
+# -- the other kinds: latency, reset, malformed ---------------------------------------
+
+def test_latency_waits_on_the_wall_clock_then_the_fake_answers(fake: Fake) -> None:
+    fake.add_fault({"kind": "latency", "method": "POST", "path": fake.write_path, "seconds": 0.4, "times": 1})
+    started = time.monotonic()
+    response = fake.write(fake.url)
+    assert time.monotonic() - started >= 0.4
+    assert response.status_code == 201 and fake.created() == 1  # answered normally, after the wait
+    assert fake.app.clock.now() == 0  # simulated time did not move meanwhile
+    started = time.monotonic()
+    assert fake.write(fake.url).status_code == 201 and time.monotonic() - started < 0.4  # spent
+    [entry, _] = fake.admin("GET", "/journal").json()["requests"]
+    assert (entry["status"], entry["fault"]["kind"]) == (201, "latency")
+
+
+def test_a_latency_longer_than_the_clients_timeout_is_a_timeout(fake: Fake) -> None:
+    fake.add_fault({"kind": "latency", "path": fake.read_path, "seconds": 0.5, "times": 1})
+    with pytest.raises(requests.Timeout):
+        requests.get(f"{fake.url}{fake.read_path}", timeout=0.1)
+
+
+def test_reset_closes_the_connection_without_an_answer_and_changes_nothing(fake: Fake) -> None:
+    fault_id = fake.add_fault({"kind": "reset", "method": "POST", "path": fake.write_path, "times": 1})
+    with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        fake.write(fake.url)
+    assert fake.created() == 0
+    assert fake.write(fake.url).status_code == 201 and fake.created() == 1  # the fake serves on
+    journal = fake.admin("GET", "/journal").json()["requests"]
+    assert [(e["status"], e.get("fault")) for e in journal] == [(None, {"id": fault_id, "kind": "reset"}), (201, None)]
+
+
+def test_reset_on_a_kept_alive_connection_drops_only_that_connection(fake: Fake) -> None:
+    fake.add_fault({"kind": "reset", "path": fake.read_path, "times": 1})
+    session = requests.Session()
+    kwargs: dict[str, Any] = {"headers": CRM_KEY} if isinstance(fake.app, CrmApp) else {"params": SHOP_KEYS}
+    with pytest.raises(requests.ConnectionError):
+        session.get(f"{fake.url}{fake.read_path}", timeout=5, **kwargs)
+    assert session.get(f"{fake.url}{fake.read_path}", timeout=5, **kwargs).status_code == 200
+
+
+def test_malformed_answers_200_with_a_body_that_is_not_json_and_changes_nothing(fake: Fake) -> None:
+    fake.add_fault({"kind": "malformed", "method": "POST", "path": fake.write_path, "times": 1})
+    response = fake.write(fake.url)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
+    with pytest.raises(ValueError):
+        response.json()
+    assert fake.created() == 0
+
+
+def test_malformed_may_carry_another_status(fake: Fake) -> None:
+    fake.add_fault({"kind": "malformed", "path": fake.read_path, "status": 502})
+    response = fake.read()
+    assert response.status_code == 502 and not response.text.rstrip().endswith("}")
+
+
+# -- narrowing a rule: skip and api_key ------------------------------------------------
+
+def test_skip_lets_the_first_matching_requests_through(fake: Fake) -> None:
+    fault_id = fake.add_fault({"path": fake.write_path, "status": 503, "skip": 2, "times": 1})
+    assert [fake.write(fake.url).status_code for _ in range(4)] == [201, 201, 503, 201]
+    assert fake.created() == 3
+    [rule] = fake.admin("GET", "/faults").json()["faults"]
+    assert (rule["id"], rule["skip"], rule["skipped"], rule["hits"]) == (fault_id, 2, 2, 1)
+
+
+def test_a_skipping_rule_leaves_the_request_to_the_later_rules(fake: Fake) -> None:
+    fake.add_fault({"path": fake.read_path, "status": 502, "skip": 1})
+    fake.add_fault({"path": fake.read_path, "status": 504, "times": 1})
+    assert [fake.read().status_code for _ in range(3)] == [504, 502, 502]
+
+
+def test_api_key_limits_a_rule_to_one_client(fake: Fake) -> None:
+    fake.add_fault({"path": fake.read_path, "status": 503, "api_key": "someone-else"})
+    assert fake.read().status_code == 200
+    own_key = CONNECTOR_KEY if isinstance(fake.app, CrmApp) else CONSUMER_KEY
+    fake.add_fault({"path": fake.read_path, "status": 503, "api_key": own_key})
+    assert fake.read().status_code == 503
+
+
+def test_api_key_matches_the_crm_key_sent_as_a_form_field(servers: dict[str, FakeServer]) -> None:
+    crm = crm_fake(servers["crm"])
+    crm.admin("POST", "/reset")
+    crm.add_fault({"path": "/api/v5/customers/create", "status": 503, "api_key": CONNECTOR_KEY})
+    response = requests.post(f"{crm.url}/api/v5/customers/create", timeout=5,
+                             data={"apiKey": CONNECTOR_KEY, "site": SITE_CODE,
+                                   "customer": json.dumps({"firstName": "Ann"})})
+    assert response.status_code == 503 and crm.created() == 0
+
+
 # -- the registry ----------------------------------------------------------------------
 
 def test_list_delete_one_clear_and_reset(fake: Fake) -> None:
@@ -180,7 +270,16 @@ def test_list_delete_one_clear_and_reset(fake: Fake) -> None:
     ({"path": "/*", "status": 503, "times": 0}, "times"),
     ({"path": "/*", "status": 503, "from": "soon"}, "from"),
     ({"path": "/*", "status": 503, "from": 60, "until": 60}, "until"),
-    ({"path": "/*", "status": 503, "kind": "latency"}, "kind"),
+    ({"path": "/*", "status": 503, "kind": "nap"}, "kind"),
+    ({"path": "/*", "status": 503, "kind": "latency", "seconds": 1}, "takes no status"),
+    ({"path": "/*", "kind": "latency"}, "seconds"),
+    ({"path": "/*", "kind": "latency", "seconds": 0}, "seconds"),
+    ({"path": "/*", "kind": "latency", "seconds": 10.5}, "seconds"),
+    ({"path": "/*", "kind": "reset", "body": {}}, "takes no body"),
+    ({"path": "/*", "kind": "malformed", "status": 99}, "status"),
+    ({"path": "/*", "status": 503, "seconds": 1}, "takes no seconds"),
+    ({"path": "/*", "status": 503, "skip": -1}, "skip"),
+    ({"path": "/*", "status": 503, "api_key": ""}, "api_key"),
     ({"path": "/*", "status": 503, "method": "GET /"}, "method"),
     ({"path": "/*", "status": 503, "unitl": 5}, "unitl"),
 ])
