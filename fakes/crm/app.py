@@ -275,6 +275,7 @@ class CrmApp(FakeApp):
     def admin_rules(self) -> Iterable[Rule]:
         yield Rule(f"{ADMIN_PREFIX}/settings", endpoint="admin_settings", methods=["GET", "PUT"])
         yield Rule(f"{ADMIN_PREFIX}/catalog-import", endpoint="admin_catalog_import", methods=["POST"])
+        yield Rule(f"{ADMIN_PREFIX}/openapi.json", endpoint="admin_openapi", methods=["GET"])
 
     def api_error(self, request: Request, status: int, message: str) -> Response:
         return api_error(status, ERROR_MESSAGES.get(status, message))
@@ -451,6 +452,11 @@ class CrmApp(FakeApp):
         limit = RateLimiter.valid_limit(patch.get("rate_limit", self.rate_limiter.limit))
         self.state.update_settings(state_patch)
         self.rate_limiter.limit = limit
+
+    def admin_openapi(self, request: Request) -> Response:
+        """The OpenAPI 3 document of the real-API routes above, served from this very fake."""
+        from fakes.crm.openapi import openapi_document  # it reads this module's constants
+        return json_response(openapi_document(request.host_url.rstrip("/")))
 
     def admin_catalog_import(self, request: Request) -> Response:
         """Fetch each site's ICML and import it, as the CRM's ~4-hourly job does."""

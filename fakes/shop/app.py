@@ -136,6 +136,7 @@ class ShopApp(FakeApp):
         yield Rule(f"{ADMIN_PREFIX}/connector/jobs/<job>", endpoint="admin_job", methods=["POST"])
         yield Rule(f"{ADMIN_PREFIX}/connector/settings", endpoint="admin_connector_settings", methods=["GET", "PUT"])
         yield Rule(f"{ADMIN_PREFIX}/settings", endpoint="admin_shop_settings", methods=["GET", "PUT"])
+        yield Rule(f"{ADMIN_PREFIX}/openapi.json", endpoint="admin_openapi", methods=["GET"])
 
     # ------------------------------------------------------------------ plumbing
     def dispatch(self, request: Request) -> Response:
@@ -628,6 +629,11 @@ class ShopApp(FakeApp):
         except ShopError as error:
             return wc_error(error)
         return json_response(self._item_json(self.order_json, order, request), 201)
+
+    def admin_openapi(self, request: Request) -> Response:
+        """The OpenAPI 3 document of the REST v3 routes and the catalog file, served from this fake."""
+        from fakes.shop.openapi import openapi_document  # it reads this module's schemas
+        return json_response(openapi_document(self._home_url(request)))
 
     def admin_job(self, request: Request, job: str) -> Response:
         if job not in self.connector.JOBS:
