@@ -67,6 +67,41 @@ class ShopAdmin:
     def set_order_status(self, order_id: int, status: str) -> dict[str, Any]:
         return _woo_answer(self.api.put(f"orders/{order_id}", {"status": status}), f"set order {order_id} to {status}")
 
+    def set_product_stock(self, product: Product, quantity: int) -> None:
+        """Edit the product's stock by hand, as in the product screen (an absolute set)."""
+        _woo_answer(self.api.put(f"products/{product.id}", {"stock_quantity": quantity}), f"set the stock of {product.sku}")
+
+    def create_variable_product(self, quantities: list[int]) -> tuple[Product, list[Product]]:
+        """A variable product (no stock of its own) with one variation per quantity, each managing its stock."""
+        name = self.faker.word().capitalize() + " " + self.faker.word()
+        sku = self.faker.bothify("VAR-####")
+        colours = [f"colour {i + 1}" for i in range(len(quantities))]
+        body = {"name": name, "type": "variable", "sku": sku,
+                "attributes": [{"name": "Colour", "variation": True, "visible": True, "options": colours}]}
+        parent = _woo_answer(self.api.post("products", body), "create a variable product")
+        variations = [self._create_variation(parent["id"], name, sku, colour, quantity)
+                      for colour, quantity in zip(colours, quantities)]
+        return Product(id=parent["id"], sku=sku, name=name), variations
+
+    def _create_variation(self, parent_id: int, name: str, sku: str, colour: str, quantity: int) -> Product:
+        variation_sku = f"{sku}-{colour.split()[-1]}"
+        body = {"sku": variation_sku, "regular_price": "500", "manage_stock": True, "stock_quantity": quantity,
+                "attributes": [{"name": "Colour", "option": colour}]}
+        created = _woo_answer(self.api.post(f"products/{parent_id}/variations", body), "create a variation")
+        return Product(id=created["id"], sku=variation_sku, name=f"{name}, {colour}")
+
+    def create_external_product(self) -> Product:
+        """An external (affiliate) product: WooCommerce keeps no stock count for it."""
+        name = self.faker.word().capitalize() + " " + self.faker.word()
+        sku = self.faker.bothify("EXT-####")
+        body = {"name": name, "type": "external", "sku": sku, "regular_price": "500",
+                "external_url": "https://example.com/elsewhere", "button_text": "Buy elsewhere"}
+        product = _woo_answer(self.api.post("products", body), "create an external product")
+        return Product(id=product["id"], sku=sku, name=name)
+
+    def change_sku(self, product: Product, sku: str) -> None:
+        _woo_answer(self.api.put(f"products/{product.id}", {"sku": sku}), f"change the SKU of product {product.id}")
+
 
 class Customer:
     def __init__(self, target: HttpTarget, faker: Faker) -> None:
@@ -92,6 +127,13 @@ class CrmManager:
                  "items": [{"offer": {"externalId": str(product.id)}, "quantity": quantity}]}
         return _crm_answer(self.api.order_create(order, self.site), "create an order")["order"]
 
+    def create_order_in_status(self, product: Product, quantity: int, status: str) -> dict[str, Any]:
+        """An order created straight in a later status (e.g. a phone order entered as "complete")."""
+        order = {"firstName": self.faker.first_name(), "lastName": self.faker.last_name(),
+                 "phone": self.faker.numerify("+7900#######"), "status": status,
+                 "items": [{"offer": {"externalId": str(product.id)}, "quantity": quantity}]}
+        return _crm_answer(self.api.order_create(order, self.site), f"create an order in {status}")["order"]
+
     def set_order_status(self, crm_order_id: int, status: str) -> dict[str, Any]:
         answer = self.api.order_edit({"id": crm_order_id, "status": status}, "id", self.site)
         return _crm_answer(answer, f"set order {crm_order_id} to {status}")["order"]
@@ -106,6 +148,12 @@ class CrmManager:
     def receive_stock(self, product: Product, quantity: int, store: str) -> None:
         offers = [{"externalId": str(product.id), "stores": [{"code": store, "available": quantity}]}]
         _crm_answer(self.api.inventories_upload(offers, self.site), "upload stock")
+
+    def receive_stock_at(self, product: Product, quantities: dict[str, int]) -> None:
+        """Absolute quantities for several warehouses in one upload, as a goods receipt leaves them."""
+        stores = [{"code": store, "available": quantity} for store, quantity in quantities.items()]
+        _crm_answer(self.api.inventories_upload([{"externalId": str(product.id), "stores": stores}], self.site),
+                    "upload stock")
 
 
 class StockObserver:

@@ -11,7 +11,8 @@ from typing import Any, Sequence
 import pytest
 
 from sim import serve
-from sim.cases import CASES, FEATURES_DIR, Case, coverage
+from sim.cases import (CASES, FEATURES_DIR, STATEMENTS, Case, Statement, coverage, properties_for,
+                       statement_coverage)
 from sim.targets import DOCKER_HELP, DOCKER_OPTIONS
 from sim.timeline import clock_text
 
@@ -124,8 +125,44 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cases(args: argparse.Namespace) -> int:
+    """Every statement of the source document, then every case and branch, each with its scenarios.
+
+    Exits 1 when a statement or a case has no scenario, and says which.
+    """
+    # Read at call time, so a test can point the command at another folder of feature files.
+    uncovered = print_statements(FEATURES_DIR)
+    missing = print_cases(FEATURES_DIR)
+    if uncovered:
+        print("\nstatements without a scenario: " + "; ".join(f"{st.id} (claim it with {st.claim_text()})"
+                                                             for st in uncovered))
+    return 1 if uncovered or missing else 0
+
+
+def print_statements(features_dir: Path) -> list[Statement]:
+    """One block per statement: id, English, the Russian source, how to claim it, what covers it."""
+    uncovered: list[Statement] = []
+    print("stocksim: statements of the source document (setting-stock.ru.md; the Russian text wins)\n")
+    for statement, refs in statement_coverage(features_dir):
+        print(f"{statement.id:<4} {statement.text}")
+        print(f"     ru: {statement.when + ' → ' if statement.when else ''}{statement.source}")
+        print(f"     claimed by: {statement.claim_text()}")
+        for ref in refs:
+            print(f"     - {ref.feature}: {ref.name}")
+        for name in properties_for(statement):
+            print(f"     - property: test_properties.py::{name}")
+        if not refs:
+            uncovered.append(statement)
+            print("     (NO SCENARIO covers this statement)")
+    covered = len(STATEMENTS) - len(uncovered)
+    print(f"\n{len(STATEMENTS)} statements, {covered} covered, {len(uncovered)} without a scenario")
+    return uncovered
+
+
+def print_cases(features_dir: Path) -> int:
+    """The table rows and their branches, as before; returns how many have no scenario."""
     missing = 0
-    for case, refs in coverage():
+    print("\nstocksim: documented cases and branches\n")
+    for case, refs in coverage(features_dir):
         print(f"{case.label}: {case.statement}")
         for ref in refs:
             print(f"    {ref.feature}: {ref.name}")
@@ -133,7 +170,7 @@ def cases(args: argparse.Namespace) -> int:
             missing += 1
             print("    (no scenario covers this case)")
     print(f"\n{len(CASES)} cases and branches, {len(CASES) - missing} covered, {missing} without a scenario")
-    return 1 if missing else 0
+    return missing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_target_arguments(p_run)
     p_run.set_defaults(func=run)
 
-    p_cases = sub.add_parser("cases", help="list the documented cases and branches with the scenarios covering them")
+    p_cases = sub.add_parser("cases", help="list every statement of the source document, and every case "
+                                          "and branch, with the scenarios covering them")
     p_cases.set_defaults(func=cases)
 
     serve.add_parser(sub)

@@ -22,7 +22,10 @@ from sim.simulation import Schedule, Simulation, scenario_seed
 from sim.targets import DOCKER_HELP, DOCKER_OPTIONS, Credentials, DockerStack, EmbeddedFakes, HttpTarget
 
 #: Every module of features/steps is a step library: a new one needs no registration here.
-pytest_plugins = [f"features.steps.{module.name}" for module in pkgutil.iter_modules(feature_steps.__path__)]
+pytest_plugins = [
+    f"features.steps.{module.name}" for module in pkgutil.iter_modules(feature_steps.__path__)
+    if module.name != "world"  # the scenario state the step libraries share, not a step library
+]
 
 SIMULATION = pytest.StashKey[Simulation]()
 SCHEDULE = pytest.StashKey[Schedule]()
@@ -72,6 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for tag in all_tags():
         config.addinivalue_line("markers", f"{tag}: stocksim case/branch/mode tag")
     config.addinivalue_line("markers", f"{FAKES_ONLY}: a scenario the docker target skips ({FAKES_ONLY_REASON})")
+    config.addinivalue_line("markers", "faults: a scenario where the CRM misbehaves towards the connector "
+                                       "(features/faults.feature)")
     try:
         config.stash[SCHEDULE] = Schedule.from_pairs(_pairs(config.getoption("sim_param"), "--sim-param"))
     except ValueError as exc:
