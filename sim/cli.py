@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import pytest
 
-from sim import serve
+from sim import demo, serve
 from sim.cases import (CASES, FEATURES_DIR, STATEMENTS, Case, Statement, coverage, properties_for,
                        statement_coverage)
 from sim.targets import DOCKER_HELP, DOCKER_OPTIONS
@@ -24,11 +24,14 @@ class CaseResults:
         self.tags: dict[str, set[str]] = {}
         self.outcome: dict[str, str] = {}
         self.sim_seconds: dict[str, float] = {}
+        self.known_tags = {c.tag for c in CASES} | {c.branch_tag for c in CASES if c.branch_tag}
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         self.tags[item.nodeid] = {m.name for m in item.iter_markers()}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Under xdist the controller collects nothing: a report's keywords carry the scenario's tags.
+        self.tags.setdefault(report.nodeid, {k for k in report.keywords if k in self.known_tags})
         if report.when == "call" or report.outcome != "passed":
             if self.outcome.get(report.nodeid) != "failed":
                 self.outcome[report.nodeid] = report.outcome
@@ -64,14 +67,21 @@ def case_table(results: CaseResults) -> tuple[str, bool]:
     return "\n".join([line(header), line(tuple("-" * w for w in widths))] + [line(r) for r in rows]), all_passed
 
 
+#: The plugins a scenario run needs, loaded by name: autoloading every installed plugin (schemathesis,
+#: hypothesis, ...) cost seconds per run and added nothing.
+SCENARIO_PLUGINS = ("--disable-plugin-autoload", "-p", "pytest_bdd.plugin", "-p", "sim.pytest_plugin")
+
+
 def run(args: argparse.Namespace) -> int:
     report_dir = Path(args.report)
     report_dir.mkdir(parents=True, exist_ok=True)
     pytest_args = [
-        str(FEATURES_DIR), "--rootdir", str(FEATURES_DIR), "-p", "no:cacheprovider",
-        f"--junitxml={report_dir / 'junit.xml'}", f"--cucumberjson={report_dir / 'cucumber.json'}",
+        str(FEATURES_DIR), "--rootdir", str(FEATURES_DIR), "-p", "no:cacheprovider", *SCENARIO_PLUGINS,
+        f"--junitxml={report_dir / 'junit.xml'}", "--stocksim-report", str(report_dir),
         "-q" if not args.verbose else "-v",
     ]
+    if args.workers:
+        pytest_args += ["-p", "xdist.plugin", "-n", str(args.workers)]
     for value in args.sim_param:
         pytest_args += ["--sim-param", value]
     for value in args.crm_setting:
@@ -91,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     simulated = sum(results.sim_seconds.values())
     print("\nstocksim: documented cases\n" + table)
     print(f"\nsimulated {clock_text(simulated)} in {wall:.2f} s of wall time "
-          f"({simulated / wall:,.0f}x real time); reports in {report_dir}/ (junit.xml, cucumber.json)")
+          f"({simulated / wall:,.0f}x real time); reports in {report_dir}/ (junit.xml, cucumber.json, index.html)")
     if code == 0 and not all_passed and not args.k:
         return 1
     return int(code)
@@ -184,7 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Run every scenario in simulated time against fake CRM and shop servers "
                                        "on 127.0.0.1, then print a table of the documented cases.")
     p_run.add_argument("--report", default="reports", metavar="DIR",
-                       help="where to write junit.xml and cucumber.json (default: ./reports)")
+                       help="where to write junit.xml (JUnit XML), cucumber.json (cucumber JSON) and index.html "
+                            "(each scenario's steps, timeline and chart) (default: ./reports)")
+    p_run.add_argument("-n", "--workers", type=_workers, default=None, metavar="N",
+                       help="run scenarios in N processes (pytest-xdist, a test extra; 'auto': one per core); "
+                            "the reports are the same")
     p_run.add_argument("-k", metavar="EXPR", help="only scenarios matching this pytest -k expression (e.g. C1)")
     p_run.add_argument("--sim-param", action="append", default=[], metavar="NAME=SECONDS",
                        help="override a schedule parameter, e.g. inventories_interval=1200 (repeatable)")
@@ -200,8 +214,19 @@ def build_parser() -> argparse.ArgumentParser:
                                           "and branch, with the scenarios covering them")
     p_cases.set_defaults(func=cases)
 
+    demo.add_parser(sub)
     serve.add_parser(sub)
     return parser
+
+
+def _workers(raw: str) -> str:
+    if raw != "auto" and not (raw.isdigit() and int(raw) > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of processes or 'auto', got {raw!r}")
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        raise argparse.ArgumentTypeError("needs pytest-xdist: pip install 'stocksim[test]'") from None
+    return raw
 
 
 def main(argv: Sequence[str] | None = None) -> Any:

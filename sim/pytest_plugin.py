@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import os
 import pkgutil
+from pathlib import Path
 from typing import Any, Generator, Iterator
 
 import pytest
 
 import features.steps as feature_steps
 
+from sim import hookspecs
 from sim.cases import all_tags
+from sim.pace import speed
+from sim.report import RECORD, ReportWriter, outcome, scenario_record
 from sim.simulation import Schedule, Simulation, scenario_seed
 from sim.targets import DOCKER_HELP, DOCKER_OPTIONS, Credentials, DockerStack, EmbeddedFakes, HttpTarget
 
@@ -42,6 +46,10 @@ FAKES_ONLY_REASON = (
 
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("stocksim", "stocksim simulation")
     group.addoption(
@@ -58,6 +66,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--sim-timeline", action="store_true", help="attach the timeline to passing scenarios too",
+    )
+    group.addoption(
+        "--sim-speed", type=speed, default=None, metavar="N",
+        help="pace the clock at N simulated seconds per wall second (default: as fast as possible)",
+    )
+    group.addoption(
+        "--stocksim-report", default=None, metavar="DIR",
+        help="write DIR/cucumber.json and DIR/index.html (steps, timeline and chart of every scenario); "
+             "correct under pytest-xdist too",
     )
     group.addoption(
         "--stocksim-target", choices=("fakes", "docker"), default="fakes",
@@ -83,6 +100,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--sim-param: {exc}") from None
     overrides = _pairs(config.getoption("crm_setting"), "--crm-setting")
     config.stash[CRM_OVERRIDES] = {name: _json_value(raw) for name, raw in overrides.items()}
+    report_dir = config.getoption("stocksim_report")
+    if report_dir and not hasattr(config, "workerinput"):  # xdist workers send their records to the controller
+        config.pluginmanager.register(ReportWriter(Path(report_dir)), "stocksim-report")
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -157,8 +177,10 @@ def stocksim(request: pytest.FixtureRequest, stocksim_target: HttpTarget, stocks
     if overrides:
         stocksim_target.configure_crm(overrides)
     seed = scenario_seed(request.node.name, request.config.getoption("sim_seed"))
-    simulation = Simulation(stocksim_target, stocksim_schedule, seed=seed)
+    simulation = Simulation(stocksim_target, stocksim_schedule, seed=seed,
+                            speed=request.config.getoption("sim_speed"))
     request.node.stash[SIMULATION] = simulation
+    request.config.hook.pytest_stocksim_simulation(simulation=simulation, item=request.node)
     return simulation
 
 
@@ -166,6 +188,14 @@ def stocksim(request: pytest.FixtureRequest, stocksim_target: HttpTarget, stocks
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     simulation = item.stash.get(SIMULATION, None)
+    if (item.config.getoption("stocksim_report") and (report.when == "call" or not report.passed)
+            and is_scenario(item)):
+        record = scenario_record(item, report)
+        if simulation is not None:
+            record["timeline"] = simulation.timeline.document(
+                _case_name(item), record["scenario"]["name"], feature=record["feature"]["rel_filename"],
+                result=outcome(report))
+        setattr(report, RECORD, record)
     if simulation is None or report.when != "call":
         return report
     report.user_properties.append(("sim_seconds", simulation.now))
@@ -174,3 +204,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and isinstance(simulation.target, DockerStack) and simulation.target.compose_project:
         report.sections.append(("docker stack logs", simulation.target.logs()))
     return report
+
+
+def _case_name(item: pytest.Item) -> str:
+    """The demo name of the first case the scenario covers (``C1``, ``W1-auto-cancel-on``), else its file."""
+    from sim.demo import case_name_for_tags
+
+    return case_name_for_tags({m.name for m in item.iter_markers()}) or item.path.stem
+
+
+def is_scenario(item: pytest.Item) -> bool:
+    """A Gherkin scenario (pytest-bdd's test functions ask for its example fixture), not a plain test."""
+    return "_pytest_bdd_example" in getattr(item, "fixturenames", ())

@@ -15,20 +15,16 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable, Generator
 
 import simpy
+import simpy.rt
 from faker import Faker
 
 from sim.actors import Customer, CrmManager, Product, ShopAdmin, StockObserver
 from sim.targets import HttpTarget
-from sim.timeline import Event, Timeline
+from sim.timeline import CATALOG_IMPORT, CATALOG_IMPORT_KIND, CONNECTOR_JOB_KINDS, Event, Timeline
 
 #: A scenario that waits for something never due gives up after this much simulated time.
 HORIZON = 3 * 24 * 3600.0
 
-JOB_KINDS = {
-    "inventories": "sync.inventories",
-    "history": "sync.history",
-    "icml": "sync.icml",
-}
 
 
 @dataclass
@@ -83,8 +79,19 @@ def scenario_seed(name: str, base: int = 2026) -> int:
 
 
 class Simulation:
-    def __init__(self, target: HttpTarget, schedule: Schedule | None = None, seed: int = 2026) -> None:
-        self.env = simpy.Environment()
+    """One scenario's world: the clock, the jobs it drives, the actors and the timeline.
+
+    ``speed`` paces the clock at that many simulated seconds per wall second (SimPy's real-time
+    environment, non-strict: HTTP takes real time, and a late step just runs late); None runs
+    as fast as possible.
+    """
+
+    def __init__(self, target: HttpTarget, schedule: Schedule | None = None, seed: int = 2026,
+                 speed: float | None = None) -> None:
+        self.env: simpy.Environment = (
+            simpy.rt.RealtimeEnvironment(factor=1.0 / speed, strict=False) if speed else simpy.Environment()
+        )
+        self.speed = speed
         self.target = target
         self.schedule = schedule or Schedule()
         self.timeline = Timeline()
@@ -94,6 +101,8 @@ class Simulation:
         self.manager = CrmManager(target, self.faker)
         self.admin = ShopAdmin(target, self.faker)
         self.started = False
+        #: Job name (inventories, history, icml, catalog_import) -> the simulated time it is next due.
+        self.next_due: dict[str, float] = {}
         target.follow_clock(lambda: self.env.now)
 
     @property
@@ -101,14 +110,17 @@ class Simulation:
         return self.env.now
 
     # -- recording ---------------------------------------------------------
-    def record(self, system: str, kind: str, detail: str) -> Event:
-        return self.timeline.record(Event(self.env.now, system, kind, detail, self.observer.snapshot()))
+    def record(self, system: str, kind: str, detail: str, facts: dict[str, Any] | None = None) -> Event:
+        return self.timeline.record(Event(self.env.now, system, kind, detail, self.observer.snapshot(), facts or {}))
 
-    def act(self, kind: str, detail: str, action: Callable[[], Any]) -> Any:
-        """Run an actor's action now (starting the clock first if needed) and record it."""
+    def act(self, kind: str, detail: str, action: Callable[[], Any], **facts: Any) -> Any:
+        """Run an actor's action now (starting the clock first if needed) and record it.
+
+        ``facts`` are the action's values (quantity, status, order) for narrating it in another language.
+        """
         self.start()
         result = action()
-        self.record(_system_of(kind), f"action.{kind}", detail)
+        self.record(_system_of(kind), f"action.{kind}", detail, facts)
         return result
 
     # -- setup, before the clock starts --------------------------------------
@@ -119,7 +131,8 @@ class Simulation:
         self.target.catalog_import()
         if crm_keeps_stock:
             self.manager.receive_stock(product, quantity, store)
-        self.record("sim", "setup.product", f"{product.name} ({product.sku}) with {quantity} in stock")
+        self.record("sim", "setup.product", f"{product.name} ({product.sku}) with {quantity} in stock",
+                    {"name": product.name, "sku": product.sku, "qty": quantity})
         return product
 
     # -- the clock ----------------------------------------------------------
@@ -127,30 +140,36 @@ class Simulation:
         if self.started:
             return
         self.started = True
+        if isinstance(self.env, simpy.rt.RealtimeEnvironment):
+            self.env.sync()  # pace from now: the setup before the clock started took wall time, not simulated time
         s = self.schedule
         self.record("sim", "sim.start", "the clock starts; every job is due at its first-run offset")
-        for job, kind in JOB_KINDS.items():
+        for job, kind in CONNECTOR_JOB_KINDS.items():
             interval, offset = getattr(s, f"{job}_interval"), getattr(s, f"{job}_offset")
-            self.env.process(self._cron(offset, interval, lambda job=job, kind=kind: self._run_job(job, kind)))
-        self.env.process(self._cron(s.catalog_import_offset, s.catalog_import_interval, self._catalog_import))
+            self.env.process(self._cron(job, offset, interval, lambda job=job, kind=kind: self._run_job(job, kind)))
+        self.env.process(self._cron(CATALOG_IMPORT, s.catalog_import_offset, s.catalog_import_interval,
+                                    self._catalog_import))
         self._drain_now()
 
-    def _cron(self, offset: float, interval: float, run: Callable[[], None]) -> Generator[simpy.Event, Any, None]:
+    def _cron(self, name: str, offset: float, interval: float,
+              run: Callable[[], None]) -> Generator[simpy.Event, Any, None]:
         due = offset
+        self.next_due[name] = due + self.schedule.cron_lateness
         yield self.env.timeout(due + self.schedule.cron_lateness)
         while True:
-            run()
             # WP-Cron reschedules a late event in phase: the next run is due one interval after the last due time.
             due += interval
-            yield self.env.timeout(max(0.0, due + self.schedule.cron_lateness - self.env.now))
+            self.next_due[name] = max(self.env.now, due + self.schedule.cron_lateness)
+            run()
+            yield self.env.timeout(self.next_due[name] - self.env.now)
 
     def _run_job(self, job: str, kind: str) -> None:
         result = self.target.run_job(job)
-        self.record("connector", kind, _job_detail(result))
+        self.record("connector", kind, _job_detail(result), result)
 
     def _catalog_import(self) -> None:
         result = self.target.catalog_import()
-        self.record("crm", "crm.catalog_import", _import_detail(result))
+        self.record("crm", CATALOG_IMPORT_KIND, _import_detail(result), result)
 
     def _drain_now(self) -> None:
         """Process every event due at the current instant."""

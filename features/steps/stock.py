@@ -52,7 +52,7 @@ def customer_orders(world: World, quantity: int) -> None:
     assert product is not None
     world.woo_order = world.sim.act(
         "checkout", f"a customer orders {quantity} x {product.sku} on the site (cash on delivery)",
-        lambda: world.sim.customer.checkout(product, quantity),
+        lambda: world.sim.customer.checkout(product, quantity), qty=quantity, sku=product.sku,
     )
     world.mark_action()
 
@@ -63,7 +63,7 @@ def manager_creates_order(world: World, quantity: int) -> None:
     assert product is not None
     world.crm_order = world.sim.act(
         "crm.order_create", f"a CRM manager creates an order for {quantity} x {product.sku}",
-        lambda: world.sim.manager.create_order(product, quantity),
+        lambda: world.sim.manager.create_order(product, quantity), qty=quantity, sku=product.sku,
     )
     world.mark_action()
 
@@ -73,7 +73,7 @@ def manager_sets_status(world: World, status: str) -> None:
     order = _crm_order(world)
     world.crm_order = world.sim.act(
         "crm.order_status", f'the CRM manager sets order {order["id"]} to "{status}"',
-        lambda: world.sim.manager.set_order_status(order["id"], status),
+        lambda: world.sim.manager.set_order_status(order["id"], status), order=order["id"], status=status,
     )
     world.mark_action()
 
@@ -83,7 +83,7 @@ def manager_sets_item_status(world: World, status: str) -> None:
     order = _crm_order(world)
     world.crm_order = world.sim.act(
         "crm.item_status", f'the CRM manager gives the items of order {order["id"]} the "{status}" status',
-        lambda: world.sim.manager.set_item_status(order["id"], status),
+        lambda: world.sim.manager.set_item_status(order["id"], status), order=order["id"], status=status,
     )
     world.mark_action()
 
@@ -94,7 +94,7 @@ def admin_sets_status(world: World, status: str) -> None:
     assert order is not None, "no order was placed on the site"
     world.woo_order = world.sim.act(
         "woo.order_status", f'the shop admin sets order #{order["id"]} to "{status}"',
-        lambda: world.sim.admin.set_order_status(order["id"], status),
+        lambda: world.sim.admin.set_order_status(order["id"], status), order=order["id"], status=status,
     )
     world.mark_action()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sim.actors import Product
 from sim.simulation import Simulation
-from sim.timeline import Event, clock_text
+from sim.timeline import Check, Event, clock_text
 
 SYSTEMS = {"shop": "woo", "CRM": "crm"}
 
@@ -57,9 +57,18 @@ class World:
         return next((e for e in events if self.qty(system, e) != expected), None)
 
     # -- checks ----------------------------------------------------------------
+    def expect(self, system: str, expected: int, actual: int | None, span: tuple[float, float], text: str) -> bool:
+        """Put a check on the timeline (reports show it as the expected timeline); True when it held."""
+        ok = actual == expected
+        self.sim.timeline.check(Check(span[0], span[1], SYSTEMS[system], self.sku(), expected, actual, ok,
+                                      f"the {system} stock {text}"))
+        return ok
+
     def assert_at_once(self, system: str, expected: int) -> None:
         actual = self.qty(system)
         assert self.sim.now == self.last_action_at, "time has passed since the last action"
+        now = self.sim.now
+        self.expect(system, expected, actual, (now, now), f"is {expected} at once")
         assert actual == expected, (
             f"right after the action at {clock_text(self.last_action_at)} the {system} stock is {actual}, expected {expected}"
         )
@@ -67,9 +76,12 @@ class World:
     def assert_within(self, system: str, expected: int, minutes: int) -> None:
         deadline = self.last_action_at + minutes * 60
         reached = self.sim.run_until(lambda: self.qty(system) == expected, deadline)
+        text = f"becomes {expected} within {minutes} minutes (by {clock_text(deadline)})"
         if reached is not None:
+            self.expect(system, expected, expected, (reached, reached), text)
             return
         at_deadline = self.qty(system)
+        self.expect(system, expected, at_deadline, (deadline, deadline), text)
         # Look a little further ahead only to tell the reader when the change did come; a bounded
         # look-ahead keeps a failing (or strict-xfail) scenario from simulating days of jobs.
         look_ahead = max(4 * minutes * 60, LOOK_AHEAD)
@@ -84,11 +96,15 @@ class World:
         events = self.events_from(start)
         earlier = events[: events.index(event)]
         changed = self.first_change(system, earlier, before)
+        span_start = events[0].t
+        self.expect(system, before, before if changed is None else self.qty(system, changed),
+                    (span_start, event.t if changed is None else changed.t), f"stays {before} until {what}")
         assert changed is None, (
             f"the {system} stock changed to {self.qty(system, changed)} at {self.at_text(changed.t)} "
             f"({changed.kind}), before {what} at {clock_text(event.t)}"
         )
         actual = self.qty(system, event)
+        self.expect(system, after, actual, (event.t, event.t), f"is {after} after {what}")
         assert actual == after, (
             f"{what} at {self.at_text(event.t)} left the {system} stock at {actual}, expected {after}"
         )
@@ -96,8 +112,11 @@ class World:
 
     def assert_stays_for(self, system: str, expected: int, minutes: int) -> None:
         start = self.current_index()
+        began = self.sim.now
         self.sim.advance(minutes * 60)
         changed = self.first_change(system, self.events_from(start), expected)
+        self.expect(system, expected, expected if changed is None else self.qty(system, changed),
+                    (began, self.sim.now if changed is None else changed.t), f"stays {expected} for {minutes} minutes")
         assert changed is None, (
             f"the {system} stock changed to {self.qty(system, changed)} at {self.at_text(changed.t)} ({changed.kind}); "
             f"expected it to stay {expected} for {minutes} minutes"
@@ -107,6 +126,9 @@ class World:
         start = next((i for i, e in enumerate(self.sim.timeline) if e.kind == "sim.start"), None)
         assert start is not None, "the clock has not started"
         changed = self.first_change(system, self.events_from(start), expected)
+        began = self.sim.timeline.events[start].t
+        self.expect(system, expected, expected if changed is None else self.qty(system, changed),
+                    (began, self.sim.now if changed is None else changed.t), f"has been {expected} throughout")
         assert changed is None, (
             f"the {system} stock was {self.qty(system, changed)} at {clock_text(changed.t)} ({changed.kind}); "
             f"expected {expected} throughout"
