@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import pytest
 
+from benchmarks import cli as bench_cli
 from sim import serve
 from sim.cases import (CASES, FEATURES_DIR, STATEMENTS, Case, Statement, coverage, properties_for,
                        statement_coverage)
@@ -201,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_cases.set_defaults(func=cases)
 
     serve.add_parser(sub)
+    bench_cli.add_parser(sub)
     return parser
 
 
