@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import retailcrm
 from faker import Faker
 from woocommerce import API as WooApi
 
+from sim.clients import KeepAliveRetailCrm, KeepAliveWoo
 from sim.targets import HttpTarget
 
 
@@ -31,11 +31,11 @@ class Product:
 
 def woo_client(target: HttpTarget) -> WooApi:
     c = target.creds
-    return WooApi(url=c.shop_url, consumer_key=c.consumer_key, consumer_secret=c.consumer_secret, timeout=30)
+    return KeepAliveWoo(url=c.shop_url, consumer_key=c.consumer_key, consumer_secret=c.consumer_secret, timeout=30)
 
 
 def crm_client(target: HttpTarget, api_key: str) -> Any:
-    return retailcrm.v5(target.creds.crm_url, api_key)
+    return KeepAliveRetailCrm(target.creds.crm_url, api_key)
 
 
 def _crm_answer(response: Any, action: str) -> dict[str, Any]:

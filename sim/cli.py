@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import pytest
 
+from benchmarks import cli as bench_cli
 from sim import demo, serve
 from sim.cases import (CASES, FEATURES_DIR, STATEMENTS, Case, Statement, coverage, properties_for,
                        statement_coverage)
@@ -216,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo.add_parser(sub)
     serve.add_parser(sub)
+    bench_cli.add_parser(sub)
     return parser
 
 

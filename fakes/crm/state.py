@@ -9,6 +9,7 @@ the JSON shapes of API v5 (``to_json``), the way moto's models do.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import math
@@ -213,6 +214,8 @@ class Settings:
     write_off_site_orders_in_site_mode: bool = True
     item_cancel_returns_stock: bool = True
     sites: dict[str, SiteSettings] = field(default_factory=lambda: {SITE_CODE: SiteSettings()})
+    #: The account's warehouses, code -> name (a patch adds or renames; none is ever removed).
+    stores: dict[str, str] = field(default_factory=lambda: dict(STORES))
 
 
 _GLOBAL_SETTINGS: dict[str, tuple[type, ...]] = {
@@ -234,14 +237,19 @@ def merge_settings(current: Settings, patch: Any) -> Settings:
         raise SettingsError("settings must be a JSON object")
     merged = copy.deepcopy(current)
     sites = patch.get("sites", {})
-    _assign(merged, {k: v for k, v in patch.items() if k != "sites"}, _GLOBAL_SETTINGS, "")
+    stores = patch.get("stores", {})
+    _assign(merged, {k: v for k, v in patch.items() if k not in ("sites", "stores")}, _GLOBAL_SETTINGS, "")
+    if not isinstance(stores, dict) or not all(
+            isinstance(code, str) and code and isinstance(name, str) for code, name in stores.items()):
+        raise SettingsError("stores must be an object of store code -> name")
+    merged.stores.update(stores)
     if not isinstance(sites, dict):
         raise SettingsError("sites must be an object keyed by site code")
     for code, site_patch in sites.items():
         if code not in merged.sites or not isinstance(site_patch, dict):
             raise SettingsError(f"sites.{code}: unknown site or not an object")
         _assign(merged.sites[code], site_patch, _SITE_SETTINGS, f"sites.{code}.")
-        if merged.sites[code].store not in (None, *STORES):
+        if merged.sites[code].store not in (None, *merged.stores):
             raise SettingsError(f"sites.{code}.store: unknown store {merged.sites[code].store!r}")
     return merged
 
@@ -524,6 +532,11 @@ class CrmState:
     def reset(self) -> None:
         self._settings = copy.deepcopy(self._defaults)
         self._offers: dict[int, Offer] = {}
+        # Lookups a 10,000-offer catalog needs in O(1): offers by externalId and by xmlId
+        # (each list in id order, as a scan of ``_offers`` finds them), and the newest-first
+        # listing the inventories pages slice, per set of sites (dropped when an offer is added).
+        self._offers_by: dict[str, dict[str, list[Offer]]] = {"external_id": {}, "xml_id": {}}
+        self._newest_first: dict[tuple[str, ...], list[Offer]] = {}
         self._stock: dict[tuple[int, str], StockRow] = {}
         self._orders: dict[int, Order] = {}
         self._customers: dict[int, Customer] = {}
@@ -588,10 +601,10 @@ class CrmState:
             "catalogId": "1", "isCatalogMainSite": True, "ordering": 10, "isDemo": False,
         })
 
-    @staticmethod
-    def stores_json() -> list[dict[str, Any]]:
+    @_locked
+    def stores_json(self) -> list[dict[str, Any]]:
         return [{"code": code, "name": name, "active": True, "type": "store-type-warehouse",
-                 "inventoryType": "integer"} for code, name in STORES.items()]
+                 "inventoryType": "integer"} for code, name in self._settings.stores.items()]
 
     @staticmethod
     def statuses_json() -> dict[str, dict[str, Any]]:
@@ -670,8 +683,13 @@ class CrmState:
         if offer is None:
             offer = Offer(id=self._next_id("offer"), site=site, external_id=icml.id)
             self._offers[offer.id] = offer
+            self._index_offer("external_id", offer, None)
+            self._newest_first.clear()
+        if is_new or offer.xml_id != icml.xml_id:
+            old_xml_id = None if is_new else offer.xml_id
+            offer.xml_id = icml.xml_id
+            self._index_offer("xml_id", offer, old_xml_id)
         offer.name = icml.name
-        offer.xml_id = icml.xml_id
         offer.article = icml.article
         offer.product_external_id = icml.product_id
         offer.price = icml.price
@@ -682,11 +700,20 @@ class CrmState:
             offer = self._offers.get(int(value)) if str(value).isdigit() else None
             return offer if offer is not None and site in (None, offer.site) else None
         attribute = "external_id" if kind == "externalId" else "xml_id"
-        wanted = str(value)
-        for offer in self._offers.values():
-            if getattr(offer, attribute) == wanted and site in (None, offer.site):
+        for offer in self._offers_by[attribute].get(str(value), ()):
+            if site in (None, offer.site):
                 return offer
         return None
+
+    def _index_offer(self, attribute: str, offer: Offer, old_value: str | None) -> None:
+        """Keep ``_offers_by`` in step with an offer's externalId or xmlId."""
+        index = self._offers_by[attribute]
+        if old_value is not None and offer in index.get(old_value, ()):
+            index[old_value].remove(offer)
+        value = getattr(offer, attribute)
+        if value is not None:
+            same = index.setdefault(value, [])
+            same.insert(bisect.bisect(same, offer.id, key=lambda o: o.id), offer)
 
     def _find_offer(self, ref: Any, site: str | None) -> Offer | None:
         """Resolve ``{"id"}``, ``{"externalId"}`` or ``{"xmlId"}``."""
@@ -717,8 +744,12 @@ class CrmState:
                     limit: int, page: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
         self.check_sites(key, flt.sites)
         sites = flt.sites or self._key(key).sites
-        offers = [o for o in sorted(self._offers.values(), key=lambda o: -o.id)
-                  if o.site in sites and self._inventory_match(o, flt)]
+        listing = self._newest_first.get(tuple(sites))
+        if listing is None:
+            listing = self._newest_first[tuple(sites)] = [
+                o for o in sorted(self._offers.values(), key=lambda o: -o.id) if o.site in sites]
+        unfiltered = not (flt.ids or flt.offer_external_ids or flt.offer_xml_ids)
+        offers = listing if unfiltered else [o for o in listing if self._inventory_match(o, flt)]
         page_offers, pagination = paginate(offers, limit, page)
         return [self._inventory_json(o, details) for o in page_offers], pagination
 
@@ -729,7 +760,8 @@ class CrmState:
                 and (not flt.offer_xml_ids or offer.xml_id in flt.offer_xml_ids))
 
     def _inventory_json(self, offer: Offer, details: bool) -> dict[str, Any]:
-        rows = [(store, self._stock[(offer.id, store)]) for store in STORES if (offer.id, store) in self._stock]
+        rows = [(store, self._stock[(offer.id, store)]) for store in self._settings.stores
+                if (offer.id, store) in self._stock]
         data = {**offer.ref_json(), "site": offer.site, "quantity": num(sum(r.available for _, r in rows))}
         if details:
             data["stores"] = [{"store": store, "quantity": num(r.available), "purchasePrice": num(r.purchase_price)}
@@ -758,14 +790,13 @@ class CrmState:
                 self._set_row(offer.id, store)
         return processed, not_found
 
-    @staticmethod
-    def _validate_upload_entry(where: str, entry: Any, errors: dict[str, str]) -> None:
+    def _validate_upload_entry(self, where: str, entry: Any, errors: dict[str, str]) -> None:
         if not isinstance(entry, dict) or not isinstance(entry.get("stores"), list):
             errors[f"{where}.stores"] = "This value should be of type array."
             return
         for j, store in enumerate(entry["stores"]):
             path = f"{where}.stores[{j}]"
-            if not isinstance(store, dict) or not _known(store.get("code"), STORES):
+            if not isinstance(store, dict) or not _known(store.get("code"), self._settings.stores):
                 errors[f"{path}.code"] = "Store with this code does not exist."
             elif not _is_number(store.get("available", 0)) or not _is_number(store.get("purchasePrice", 0)):
                 errors[f"{path}.available"] = "This value should be a number."
@@ -867,8 +898,10 @@ class CrmState:
                  owners: set[int] | None, limit: int, page: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
         sites = self._key(key).sites
         # The count is over the filtered records: the module pages with an
-        # advancing sinceId and always asks for page 1.
-        found = [c for c in changes if flt.matches(c, owners) and c.entity.get("site") in sites]
+        # advancing sinceId and always asks for page 1. Records are kept in id order, so a
+        # sinceId skips the older ones without reading them.
+        start = 0 if flt.since_id is None else bisect.bisect_right(changes, flt.since_id, key=lambda c: c.id)
+        found = [c for c in changes[start:] if flt.matches(c, owners) and c.entity.get("site") in sites]
         page_changes, pagination = paginate(found, limit, page)
         return [c.to_json(entity_name, key) for c in page_changes], pagination
 
@@ -1106,10 +1139,9 @@ class CrmState:
             errors["status"] = f"Status {status!r} does not exist."
         return str(status)
 
-    @staticmethod
-    def _store_field(payload: dict[str, Any], default: str, errors: dict[str, str]) -> str:
+    def _store_field(self, payload: dict[str, Any], default: str, errors: dict[str, str]) -> str:
         store = payload.get("shipmentStore") or default
-        if not _known(store, STORES):
+        if not _known(store, self._settings.stores):
             errors["shipmentStore"] = f"Store {store!r} does not exist."
         return str(store)
 
