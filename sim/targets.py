@@ -212,6 +212,10 @@ def docker_client() -> Any:
     try:
         import docker  # the optional extra "docker": only the real stack needs the engine
     except ImportError:
+        docker = None
+    # Without the SDK, run from the repository, `import docker` finds the repository's docker/ folder (files of
+    # the compose stack, a namespace package): that is "not installed" too, not an engine error.
+    if docker is None or not hasattr(docker, "from_env"):
         raise TargetError("the docker SDK is not installed: pip install 'stocksim[docker]'") from None
     try:
         client = docker.from_env()
