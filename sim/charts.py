@@ -70,7 +70,7 @@ def stock_chart(timeline: Timeline, title: str, lang: str = "en") -> Any:
     fig.suptitle(title, fontsize=11)
     _draw_stock(stock_ax, events, end, lang)
     _draw_checks(stock_ax, timeline, lang)
-    _draw_actions(stock_ax, events, lang)
+    _draw_actions(stock_ax, events, end, lang)
     _draw_lanes(lanes_ax, events, lang)
     ticks = FuncFormatter(lambda x, _pos: clock_text(x)[:-3])
     lanes_ax.xaxis.set_major_formatter(ticks)
@@ -135,13 +135,16 @@ def _draw_checks(ax: Any, timeline: Timeline, lang: str) -> None:
                     label=label("actual"))
 
 
-def _draw_actions(ax: Any, events: list[Event], lang: str) -> None:
+def _draw_actions(ax: Any, events: list[Event], end: float, lang: str) -> None:
     names = ACTION_LABELS[lang]
     for n, event in enumerate(e for e in events if e.kind.startswith("action.")):
         ax.axvline(event.t, color="#555555", linestyle=":", linewidth=1)
         kind = event.kind.removeprefix("action.")
+        # A label near the right edge goes left of its line, so it stays inside the panel.
+        left = event.t > 0.7 * end
         ax.annotate(names.get(kind, kind), xy=(event.t, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, -12 - 11 * (n % 3)), textcoords="offset points", fontsize=8, color="#333333")
+                    xytext=(-3 if left else 3, -12 - 11 * (n % 3)), textcoords="offset points", fontsize=8,
+                    color="#333333", ha="right" if left else "left")
 
 
 def _draw_lanes(ax: Any, events: list[Event], lang: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks import cli as bench_cli
 from sim import demo, serve
+from sim.demo import unwritable
 from sim.cases import (CASES, FEATURES_DIR, STATEMENTS, Case, Statement, coverage, properties_for,
                        statement_coverage)
 from sim.targets import DOCKER_HELP, DOCKER_OPTIONS
@@ -75,7 +76,10 @@ SCENARIO_PLUGINS = ("--disable-plugin-autoload", "-p", "pytest_bdd.plugin", "-p"
 
 def run(args: argparse.Namespace) -> int:
     report_dir = Path(args.report)
-    report_dir.mkdir(parents=True, exist_ok=True)
+    problem = unwritable(report_dir)
+    if problem:
+        print(f"stocksim run: cannot write the reports to {report_dir}: {problem}", file=sys.stderr)
+        return 2
     pytest_args = [
         str(FEATURES_DIR), "--rootdir", str(FEATURES_DIR), "-p", "no:cacheprovider", *SCENARIO_PLUGINS,
         f"--junitxml={report_dir / 'junit.xml'}", "--stocksim-report", str(report_dir),

@@ -169,6 +169,11 @@ def demo(args: argparse.Namespace) -> int:
     except LookupError as exc:
         print(f"stocksim demo: {exc}", file=sys.stderr)
         return 2
+    if args.out:
+        problem = unwritable(Path(args.out))
+        if problem:
+            print(f"stocksim demo: cannot write to --out {args.out}: {problem}", file=sys.stderr)
+            return 2
     # With --json, stdout carries only the JSON document; the narration goes to stderr.
     out = Tee(sys.stderr if args.json else sys.stdout)
     plugin = DemoPlugin(chosen, args.lang, out)
@@ -189,6 +194,18 @@ def demo(args: argparse.Namespace) -> int:
     if args.out:
         write_outputs(Path(args.out), chosen, document, out.copy.getvalue(), args.lang)
     return 0 if plugin.outcome == "passed" else 1
+
+
+def unwritable(directory: Path) -> str | None:
+    """Why the demo could not write its files to ``directory``, or None: checked before the case runs."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".stocksim-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:

@@ -155,6 +155,7 @@ def test_a_what_if_that_breaks_the_case_fails_the_demo_and_says_so() -> None:
     (("demo",), "name a case"),
     (("demo", "C1", "--speed", "0"), "must be a number greater than 0"),
     (("demo", "C1", "--lang", "de"), "invalid choice: 'de'"),
+    (("demo", "C1", "--out", "/proc/stocksim-demo"), "cannot write to --out /proc/stocksim-demo"),
 ])
 def test_usage_errors_are_clear(args: tuple[str, ...], message: str) -> None:
     code, out, err = finish(stocksim(*args))
