@@ -1,7 +1,7 @@
 """Charts of a timeline: both systems' stock over simulated time, with actions and job runs marked.
 
 Top panel: one step line per system and SKU (the CRM solid, WooCommerce dashed),
-each action a dotted vertical line labelled with what was done, and the
+each action a dotted vertical line labelled with what was done (up to eight), and the
 scenario's checks: a dot where a value was expected at an instant, a bar where
 it had to hold over a span; green when the check held, red (with a cross at
 the value the run showed) when it did not. Bottom panel: one lane per job, a
@@ -40,6 +40,8 @@ ACTION_LABELS = {
            "crm.item_status": "статус товара CRM", "woo.order_status": "статус заказа в магазине"},
 }
 COLOURS = {"crm": "#1f5fbf", "woo": "#c0511f"}
+#: Up to this many actions get a labelled line in the top panel.
+MOST_MARKED_ACTIONS = 8
 OK, FAILED = "#2e8b3a", "#d62728"
 
 
@@ -137,7 +139,11 @@ def _draw_checks(ax: Any, timeline: Timeline, lang: str) -> None:
 
 def _draw_actions(ax: Any, events: list[Event], end: float, lang: str) -> None:
     names = ACTION_LABELS[lang]
-    for n, event in enumerate(e for e in events if e.kind.startswith("action.")):
+    actions = [e for e in events if e.kind.startswith("action.")]
+    # Many actions (an oversell run) would bury the stock lines: the actions lane below still marks each one.
+    if len(actions) > MOST_MARKED_ACTIONS:
+        return
+    for n, event in enumerate(actions):
         ax.axvline(event.t, color="#555555", linestyle=":", linewidth=1)
         kind = event.kind.removeprefix("action.")
         # A label near the right edge goes left of its line, so it stays inside the panel.
