@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable
 
+import orjson
 import requests
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
@@ -48,9 +49,36 @@ def direct_session() -> requests.Session:
     return session
 
 
+def dump_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON, as PHP's ``json_encode`` spells it (no spaces after ``,`` and ``:``).
+
+    orjson serialises a 250-offer inventories page about twenty times faster than ``json``.
+    What orjson refuses (integers beyond 64 bits) goes through ``json`` with the same
+    compact separators. One difference from ``json``: a NaN or an infinity becomes
+    ``null`` (valid JSON) where ``json`` wrote the invalid token ``NaN``."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError is one
+        pass
+    try:
+        # Keys that are not strings (ints) become strings, as json.dumps makes them; this option
+        # costs orjson twice the time, so only the rare answer that needs it pays for it.
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def load_json(data: bytes | str) -> Any:
+    """``json.loads``, through orjson when it can read the document (a ``ValueError`` otherwise)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)  # NaN, Infinity and big numbers orjson refuses; raises ValueError if not JSON
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        dump_json(body),
         status=status,
         headers=headers,
         content_type="application/json; charset=utf-8",
@@ -339,6 +367,10 @@ class FakeApp:
             "malformed": self._malformed_fault,
         }
         self.url_map = Map(list(self.api_rules()) + list(self._admin_rules()), strict_slashes=False)
+        # (method, script name, path) -> (endpoint, arguments) of every request that matched a rule.
+        # No rule looks at the host, so the path and method decide; werkzeug's binding and matching
+        # cost a fifth of a small request.
+        self._routes: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
 
     # -- to be provided by each fake -------------------------------------
     def api_rules(self) -> Iterable[Rule]:
@@ -447,21 +479,35 @@ class FakeApp:
 
     # -- WSGI --------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
-        adapter = self.url_map.bind_to_environ(request.environ)
-        try:
-            endpoint, args = adapter.match()
-        except NotFound:
-            return self.api_error(request, 404, "not found")
-        except MethodNotAllowed:
-            return self.api_error(request, 405, "method not allowed")
-        except HTTPException as exc:  # e.g. a redirect for a trailing slash
-            return exc.get_response(request.environ)  # type: ignore[return-value]
+        environ = request.environ
+        key = (environ["REQUEST_METHOD"], environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
+        route = self._routes.get(key)
+        if route is None:
+            try:
+                route = self._match(request)
+            except HTTPException as exc:
+                return self._unrouted(request, exc)
+            if len(self._routes) >= 10_000:  # paths with ids (orders/123) keep coming: start over
+                self._routes.clear()
+            self._routes[key] = route
+        endpoint, args = route
         handler: Callable[..., Response] = getattr(self, endpoint)
         try:
             return handler(request, **args)
         except Exception:  # a fake must never answer with a traceback
             log.exception("%s: unhandled error on %s %s", self.name, request.method, request.path)
             return self.api_error(request, 500, "internal error")
+
+    def _match(self, request: Request) -> tuple[str, dict[str, Any]]:
+        endpoint, args = self.url_map.bind_to_environ(request.environ).match()
+        return str(endpoint), args
+
+    def _unrouted(self, request: Request, exc: HTTPException) -> Response:
+        if isinstance(exc, NotFound):
+            return self.api_error(request, 404, "not found")
+        if isinstance(exc, MethodNotAllowed):
+            return self.api_error(request, 405, "method not allowed")
+        return exc.get_response(request.environ)  # type: ignore[return-value]  # e.g. a redirect
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)

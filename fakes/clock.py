@@ -25,6 +25,10 @@ class Clock:
         self._seconds = seconds
         self._source: Callable[[], float] | None = None
         self._lock = threading.Lock()
+        # The last moment formatted, per format: simulated time stands still while a connector job
+        # or a catalog import runs, and each formats it thousands of times (every product save
+        # stamps date_modified).
+        self._formatted: dict[str, tuple[float, str]] = {}
 
     def now(self) -> float:
         source = self._source
@@ -44,10 +48,19 @@ class Clock:
         return EPOCH + timedelta(seconds=self.now())
 
     def crm_format(self) -> str:
-        return self.datetime().strftime(CRM_DATETIME)
+        return self._format(CRM_DATETIME)
 
     def wc_format(self) -> str:
-        return self.datetime().strftime(WC_DATETIME)
+        return self._format(WC_DATETIME)
+
+    def _format(self, pattern: str) -> str:
+        now = self.now()
+        cached = self._formatted.get(pattern)
+        if cached is not None and cached[0] == now:
+            return cached[1]
+        text = (EPOCH + timedelta(seconds=now)).strftime(pattern)
+        self._formatted[pattern] = (now, text)  # one tuple assignment: safe across threads
+        return text
 
 
 def at(seconds: float) -> datetime:

@@ -21,8 +21,9 @@ fakes). Statements they check: ``sim.cases.PROPERTIES``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
@@ -123,11 +124,18 @@ class PartialObserver(StockObserver):
         return {system: readers[system]() for system in self.systems} if self.products else {}
 
 
-def _fresh_simulation(target: HttpTarget, schedule: Schedule, seed: int, recorded: tuple[str, ...]) -> Simulation:
+@contextmanager
+def _fresh_simulation(target: HttpTarget, schedule: Schedule, seed: int,
+                      recorded: tuple[str, ...]) -> Iterator[Simulation]:
+    """One example's simulation, its connections closed after it (as the ``stocksim`` fixture does):
+    hundreds of examples' idle keep-alive connections would reach the fakes' connection limit."""
     target.reset()  # every example starts from empty fakes, as every scenario does
     sim = Simulation(target, schedule, seed=seed)
     sim.observer = PartialObserver(target, recorded)  # before any product is added, so it watches them all
-    return sim
+    try:
+        yield sim
+    finally:
+        sim.close()
 
 
 def _both_now(sim: Simulation, product: Product) -> tuple[int | None, int | None]:
@@ -205,23 +213,23 @@ def test_mode_c_shop_follows_the_crm_within_one_inventories_interval(
     @settings(PROPERTY_SETTINGS, max_examples=MODE_C_EXAMPLES)
     @given(phase=st.integers(0, max(0, int(interval) - 1)), plan=_mode_c_plans())
     def check(phase: int, plan: list[Step]) -> None:
-        sim = _fresh_simulation(stocksim_target, replace(base, inventories_offset=float(phase)), seed=phase,
-                                recorded=("woo",))
-        world = World(sim=sim)
-        stock_kept_in_crm(world)
-        product = sim.add_product(INITIAL_STOCK, crm_keeps_stock=True)
-        last = _play(sim, product, plan)
-        sim.advance(interval)  # advance() also runs whatever is due at exactly last + interval
-        tally["examples"] += 1
-        tally["simulated"] += sim.now
-        note(sim.timeline.render())
+        with _fresh_simulation(stocksim_target, replace(base, inventories_offset=float(phase)), seed=phase,
+                               recorded=("woo",)) as sim:
+            world = World(sim=sim)
+            stock_kept_in_crm(world)
+            product = sim.add_product(INITIAL_STOCK, crm_keeps_stock=True)
+            last = _play(sim, product, plan)
+            sim.advance(interval)  # advance() also runs whatever is due at exactly last + interval
+            tally["examples"] += 1
+            tally["simulated"] += sim.now
+            note(sim.timeline.render())
 
-        crm, woo = _both_now(sim, product)
-        assert woo == crm, (f"{clock_text(interval)} after the last change (at {clock_text(last)}) "
-                            f"the shop shows {woo}, the CRM {crm}")
-        stray = _shop_moves_outside(sim.timeline.events, product)
-        assert not stray, "the shop's stock moved outside an inventories run or a shop-side order: " + "; ".join(
-            f"{clock_text(e.t)} {e.kind} -> {e.qty('woo', product.sku)}" for e in stray)
+            crm, woo = _both_now(sim, product)
+            assert woo == crm, (f"{clock_text(interval)} after the last change (at {clock_text(last)}) "
+                                f"the shop shows {woo}, the CRM {crm}")
+            stray = _shop_moves_outside(sim.timeline.events, product)
+            assert not stray, "the shop's stock moved outside an inventories run or a shop-side order: " + (
+                "; ".join(f"{clock_text(e.t)} {e.kind} -> {e.qty('woo', product.sku)}" for e in stray))
 
     check()
     _report(record_property, "mode C", tally["examples"], tally["simulated"])
@@ -247,20 +255,21 @@ def test_mode_w_crm_follows_the_shop_after_the_next_catalog_import(
            auto_cancel=st.booleans(), plan=_order_plans(("checkout", "woo_cancel")))
     def check(icml_phase: int, import_phase: int, auto_cancel: bool, plan: list[Step]) -> None:
         schedule = replace(base, icml_offset=float(icml_phase), catalog_import_offset=float(import_phase))
-        sim = _fresh_simulation(stocksim_target, schedule, seed=icml_phase ^ import_phase, recorded=())
-        world = World(sim=sim)
-        stock_kept_on_site(world)
-        sim.target.configure_crm({"auto_cancel_items": auto_cancel})
-        product = sim.add_product(INITIAL_STOCK, crm_keeps_stock=False)
-        last = _play(sim, product, plan)
-        imported = _catalog_cycle_after(sim)
-        crm, woo = _both_now(sim, product)  # run_until_event stops right after the import: nothing else ran
-        tally["examples"] += 1
-        tally["simulated"] += sim.now
-        note(sim.timeline.render())
+        with _fresh_simulation(stocksim_target, schedule, seed=icml_phase ^ import_phase, recorded=()) as sim:
+            world = World(sim=sim)
+            stock_kept_on_site(world)
+            sim.target.configure_crm({"auto_cancel_items": auto_cancel})
+            product = sim.add_product(INITIAL_STOCK, crm_keeps_stock=False)
+            last = _play(sim, product, plan)
+            imported = _catalog_cycle_after(sim)
+            crm, woo = _both_now(sim, product)  # run_until_event stops right after the import: nothing else ran
+            tally["examples"] += 1
+            tally["simulated"] += sim.now
+            note(sim.timeline.render())
 
-        assert crm == woo, (f"the catalog import at {clock_text(imported.t)}, the first after the last shop change "
-                            f"(at {clock_text(last)}) and a catalog file, left the CRM at {crm}, the shop at {woo}")
+            assert crm == woo, (f"the catalog import at {clock_text(imported.t)}, the first after the last shop "
+                                f"change (at {clock_text(last)}) and a catalog file, left the CRM at {crm}, "
+                                f"the shop at {woo}")
 
     check()
     _report(record_property, "mode W", tally["examples"], tally["simulated"])

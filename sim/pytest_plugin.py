@@ -170,8 +170,10 @@ def stocksim_schedule(request: pytest.FixtureRequest) -> Schedule:
 
 
 @pytest.fixture
-def stocksim(request: pytest.FixtureRequest, stocksim_target: HttpTarget, stocksim_schedule: Schedule) -> Simulation:
-    """A fresh simulation on reset fakes, seeded from the scenario's name."""
+def stocksim(request: pytest.FixtureRequest, stocksim_target: HttpTarget,
+             stocksim_schedule: Schedule) -> Iterator[Simulation]:
+    """A fresh simulation on reset fakes, seeded from the scenario's name; its connections are
+    closed after the scenario (its timeline stays for the report)."""
     stocksim_target.reset()
     overrides = request.config.stash[CRM_OVERRIDES]
     if overrides:
@@ -181,7 +183,8 @@ def stocksim(request: pytest.FixtureRequest, stocksim_target: HttpTarget, stocks
                             speed=request.config.getoption("sim_speed"))
     request.node.stash[SIMULATION] = simulation
     request.config.hook.pytest_stocksim_simulation(simulation=simulation, item=request.node)
-    return simulation
+    yield simulation
+    simulation.close()
 
 
 @pytest.hookimpl(wrapper=True)

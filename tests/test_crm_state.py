@@ -421,6 +421,30 @@ def test_inventories_sorting_and_empty_pagination(crm: CrmState) -> None:
                                                      "totalPageCount": 3})
 
 
+def test_inventories_entries_follow_every_stock_and_offer_change(crm: CrmState) -> None:
+    """Entries are rendered once and kept (issue 9); each kind of write must show on the next read."""
+    def entry(details: bool = True) -> dict[str, Any]:
+        offers, _ = crm.inventories(CONNECTOR_KEY, InventoryFilter(offer_external_ids=("42",)), details, 20, 1)
+        return offers[0]
+
+    assert entry()["quantity"] == 10 and entry(False) == {"id": 1, "externalId": "42", "xmlId": "SKU-42",
+                                                          "site": SITE_CODE, "quantity": 10}
+    order = create(crm, externalId="501")  # a write-off
+    assert entry()["quantity"] == 8 and entry(False)["quantity"] == 8
+    crm.edit_order(CONNECTOR_KEY, order["externalId"], {"status": "cancel-other"})  # returned
+    assert entry()["stores"] == [{"store": "main", "quantity": 10, "purchasePrice": 0}]
+    crm.upload_inventories(CONNECTOR_KEY, [{"externalId": "42", "stores": [{"code": "spb", "available": 4}]}], None)
+    assert entry()["quantity"] == 14 and [s["store"] for s in entry()["stores"]] == ["main", "spb"]
+    crm.catalog_import(SITE_CODE, [IcmlOffer(id="42", name="Mug", xml_id="SKU-42-NEW", price=500)])
+    assert entry()["xmlId"] == "SKU-42-NEW"
+    crm.update_settings({"stores": {"msk": "Moscow"}})
+    crm.upload_inventories(CONNECTOR_KEY, [{"externalId": "42", "stores": [{"code": "msk", "available": 1}]}], None)
+    assert entry()["quantity"] == 15
+    crm.reset()
+    offers, _ = crm.inventories(CONNECTOR_KEY, InventoryFilter(), True, 20, 1)
+    assert offers == []
+
+
 # -- concurrency -----------------------------------------------------------------------------
 
 def test_concurrent_orders_conserve_stock(crm: CrmState) -> None:

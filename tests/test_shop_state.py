@@ -390,6 +390,28 @@ def test_trashed_product_leaves_lists_and_frees_its_sku_and_cannot_be_trashed_tw
     assert (error.value.code, error.value.status) == ("woocommerce_rest_already_trashed", 410)
 
 
+def test_the_sku_index_follows_sku_changes_trash_and_deletes(shop: ShopState) -> None:
+    """SKUs are looked up in an index (issue 9: 10,000 creates were quadratic); it must answer
+    what a scan of every product would: the lowest live id, nothing for a freed SKU."""
+    first = simple(shop, 1, sku="A-1")
+    shop.update_product(first, {"sku": "B-1"})
+    assert shop.find_product_id_by_sku("A-1") is None and shop.find_product_id_by_sku("B-1") == first
+    second = simple(shop, 1, sku="A-1")  # the old SKU is free again
+    with pytest.raises(ShopError) as error:
+        simple(shop, 1, sku="B-1")
+    assert error.value.data["resource_id"] == first
+    shop.delete_product(first, force=False)  # trashed: its SKU may be taken, and it no longer answers
+    third = simple(shop, 1, sku="B-1")
+    assert shop.find_product_id_by_sku("B-1") == third
+    shop.update_product(first, {"status": "publish"})  # back from the trash: the lower id answers first
+    assert shop.find_product_id_by_sku("B-1") == first
+    parent = shop.create_product(type="variable", name="Shirt", sku="P-1")
+    child = shop.create_product(type="variation", parent_id=parent.id, name="Red", sku="C-1")
+    shop.delete_product(parent.id, force=True)  # takes its variation along
+    assert shop.find_product_id_by_sku("P-1") is None and shop.find_product_id_by_sku("C-1") is None
+    assert simple(shop, 1, sku="C-1") != child and shop.find_product_id_by_sku("A-1") == second
+
+
 def test_deleting_an_order_never_moves_stock(shop: ShopState) -> None:
     pid = simple(shop, 10)
     trashed, deleted = rest_order(shop, pid, 2, status="processing"), rest_order(shop, pid, 3, status="processing")

@@ -538,6 +538,11 @@ class CrmState:
         self._offers_by: dict[str, dict[str, list[Offer]]] = {"external_id": {}, "xml_id": {}}
         self._newest_first: dict[tuple[str, ...], list[Offer]] = {}
         self._stock: dict[tuple[int, str], StockRow] = {}
+        # Each offer's inventories entry as last rendered, by (offer id, details): a page of 250
+        # is read ~100 times a day by the connector and changes only where stock moved. Dropped
+        # for an offer when one of its rows is written (``_row``) or the offer changes, and all
+        # at once when the settings change (the warehouse list orders the entries' rows).
+        self._inventory_cache: dict[tuple[int, bool], dict[str, Any]] = {}
         self._orders: dict[int, Order] = {}
         self._customers: dict[int, Customer] = {}
         self._order_history: list[Change] = []
@@ -646,6 +651,7 @@ class CrmState:
     @_locked
     def update_settings(self, patch: Any) -> dict[str, Any]:
         self._settings = merge_settings(self._settings, patch)
+        self._inventory_cache.clear()
         return asdict(self._settings)
 
     @_locked
@@ -680,6 +686,8 @@ class CrmState:
     def _upsert_offer(self, site: str, icml: IcmlOffer) -> tuple[Offer, bool]:
         offer = self._offer_by("externalId", icml.id, site)
         is_new = offer is None
+        if offer is not None:
+            self._forget_inventory(offer.id)
         if offer is None:
             offer = Offer(id=self._next_id("offer"), site=site, external_id=icml.id)
             self._offers[offer.id] = offer
@@ -725,7 +733,14 @@ class CrmState:
         return None
 
     def _row(self, offer_id: int, store: str) -> StockRow:
+        """A row to write: every stock write comes through here, so the rendered entry goes."""
+        self._forget_inventory(offer_id)
         return self._stock.setdefault((offer_id, store), StockRow())
+
+    def _forget_inventory(self, offer_id: int) -> None:
+        cache = self._inventory_cache
+        cache.pop((offer_id, True), None)
+        cache.pop((offer_id, False), None)
 
     @_locked
     def stock(self, offer_id: int, store: str = DEFAULT_STORE) -> Number:
@@ -760,6 +775,13 @@ class CrmState:
                 and (not flt.offer_xml_ids or offer.xml_id in flt.offer_xml_ids))
 
     def _inventory_json(self, offer: Offer, details: bool) -> dict[str, Any]:
+        """Shared with the cache: the caller serialises it and never changes it."""
+        data = self._inventory_cache.get((offer.id, details))
+        if data is None:
+            data = self._inventory_cache[(offer.id, details)] = self._render_inventory(offer, details)
+        return data
+
+    def _render_inventory(self, offer: Offer, details: bool) -> dict[str, Any]:
         rows = [(store, self._stock[(offer.id, store)]) for store in self._settings.stores
                 if (offer.id, store) in self._stock]
         data = {**offer.ref_json(), "site": offer.site, "quantity": num(sum(r.available for _, r in rows))}

@@ -112,6 +112,8 @@ class ShopApp(FakeApp):
         #: WooCommerce's nonce option: per key, one nonce per oauth_timestamp, 15 minutes kept.
         self._nonces: dict[str, dict[int, str]] = {}
         self._nonce_lock = threading.Lock()  # concurrent requests check and prune the same map
+        #: product id -> (the product, what its REST JSON was rendered from, that JSON); see product_json.
+        self._product_renders: dict[int, tuple[Product, tuple[Any, ...], dict[str, Any]]] = {}
         super().__init__(clock)
 
     # ------------------------------------------------------------------ routes
@@ -184,12 +186,17 @@ class ShopApp(FakeApp):
         self.state.reset()
         self.connector.reset()
         self._nonces.clear()
+        self._product_renders.clear()
 
     def state_snapshot(self) -> dict[str, Any]:
         return {**self.state.snapshot(), "connector": self.connector.snapshot()}
 
     def _home_url(self, request: Request) -> str:
-        return str(self.state.settings.get("home_url") or request.host_url).rstrip("/")
+        home = request.environ.get("stocksim.home")  # once per request: a products page asks 100 times
+        if home is None:
+            home = request.environ["stocksim.home"] = str(
+                self.state.settings.get("home_url") or request.host_url).rstrip("/")
+        return home
 
     # ------------------------------------------------------------------ authentication (§2.8)
     def _authenticate(self, request: Request) -> Response | None:
@@ -516,11 +523,31 @@ class ShopApp(FakeApp):
 
     # ------------------------------------------------------------------ JSON shapes (§2.2, §2.5)
     def product_json(self, product: Product, request: Request) -> dict[str, Any]:
+        """The REST product. Rendering its ~70 fields cost more than serialising them, so the
+        last rendering of each product is kept with everything it was rendered from (every
+        product field it shows, the stock owner's quantity and status, the home URL, the
+        parent's slug) and reused while all of that is equal; the answer is shared, so no
+        caller may change it. The product itself is part of the key (``is``), so a new
+        product under a reused id after a reset never gets an old rendering."""
         state = self.state
         owner_link = state.products.get(product.parent_id) if product.type == "variation" else product
         home = self._home_url(request)
         managing = state.managing_stock(product)
         status = state.effective_stock_status(product)
+        quantity = state.effective_stock_quantity(product)
+        basis = (home, (owner_link or product).slug, managing, status, quantity, product.name, product.slug,
+                 product.date_created, product.date_modified, product.type, product.status, product.sku,
+                 product.regular_price, product.sale_price, product.virtual, product.backorders,
+                 product.low_stock_amount, product.parent_id, product.attributes, tuple(product.children))
+        kept = self._product_renders.get(product.id)
+        if kept is not None and kept[0] is product and kept[1] == basis:
+            return kept[2]
+        data = self._render_product(product, home, owner_link, managing, status, quantity)
+        self._product_renders[product.id] = (product, basis, data)
+        return data
+
+    def _render_product(self, product: Product, home: str, owner_link: Product | None, managing: bool,
+                        status: str, quantity: int | None) -> dict[str, Any]:
         return {
             "id": product.id, "name": product.name, "slug": product.slug,
             "permalink": f"{home}/product/{(owner_link or product).slug}/",
@@ -533,7 +560,7 @@ class ShopApp(FakeApp):
             "purchasable": product.price != "", "total_sales": 0, "virtual": product.virtual,
             "downloadable": False, "downloads": [], "download_limit": -1, "download_expiry": -1,
             "external_url": "", "button_text": "", "tax_status": "taxable", "tax_class": "",
-            "manage_stock": managing, "stock_quantity": state.effective_stock_quantity(product),
+            "manage_stock": managing, "stock_quantity": quantity,
             "backorders": product.backorders, "backorders_allowed": product.backorders != "no",
             "backordered": managing and status == "onbackorder", "low_stock_amount": product.low_stock_amount,
             "sold_individually": False, "weight": "", "dimensions": {"length": "", "width": "", "height": ""},

@@ -26,7 +26,7 @@ from urllib.parse import quote_plus
 
 import requests
 
-from fakes.base import direct_session
+from fakes.base import direct_session, load_json
 from fakes.clock import CRM_DATETIME
 from fakes.shop.icml import write_catalog
 from fakes.shop.state import (
@@ -234,7 +234,7 @@ class CrmClient:
         if not reply.content:
             return CrmResponse(reply.status_code)
         try:
-            decoded = reply.json()
+            decoded = load_json(reply.content)  # json_decode; orjson reads a 250-offer page ~3x faster
         except ValueError:
             return CrmResponse(900)
         return CrmResponse(reply.status_code, decoded if isinstance(decoded, dict) else None)

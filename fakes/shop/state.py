@@ -236,6 +236,9 @@ class ShopState:
 
     def _init_data(self) -> None:
         self.products: dict[int, Product] = {}
+        # SKU -> ids of the products and variations carrying it (trashed ones too): the
+        # duplicate check and wc_get_product_id_by_sku() in O(1), not a scan of every product.
+        self._skus: dict[str, set[int]] = {}
         self.orders: dict[int, Order] = {}
         self.files: dict[str, bytes] = {}
         self.stock_events: deque[dict[str, Any]] = deque(maxlen=5000)
@@ -380,8 +383,7 @@ class ShopState:
         if not sku:
             return None
         with self.lock:
-            return next((p.id for p in sorted(self.products.values(), key=lambda p: p.id)
-                         if p.sku == sku and p.status != "trash"), None)
+            return min((pid for pid in self._skus.get(sku, ()) if self.products[pid].status != "trash"), default=None)
 
     def create_product(self, **fields: Any) -> Product:
         """Create a product or (with ``type="variation"`` and ``parent_id``) a variation."""
@@ -399,6 +401,7 @@ class ShopState:
             self._apply_product_fields(product, fields)
             product.slug = _slugify(product.name) or str(product.id)
             self.products[product.id] = product
+            self._index_sku(product, "")
             if parent is not None:
                 parent.children.append(product.id)
             self._save_product(product)
@@ -443,8 +446,11 @@ class ShopState:
 
     def _remove_product(self, product: Product) -> None:
         for child_id in product.children:
-            self.products.pop(child_id, None)
+            child = self.products.pop(child_id, None)
+            if child is not None:
+                self._unindex_sku(child)
         del self.products[product.id]
+        self._unindex_sku(product)
         parent = self.products.get(product.parent_id)
         if product.type == "variation" and parent is not None:
             parent.children.remove(product.id)
@@ -453,16 +459,39 @@ class ShopState:
         if not sku:
             return
         # wc_product_has_unique_sku() does not look into the trash.
-        clash = next((p for p in self.products.values()
-                      if p.sku == sku and p.id != own_id and p.status != "trash"), None)
+        same = self._skus.get(sku, ()) if isinstance(sku, str) else ()  # a non-string never equalled a SKU
+        clash_id = min((pid for pid in same
+                        if pid != own_id and self.products[pid].status != "trash"), default=None)
+        clash = None if clash_id is None else self.products[clash_id]
         if clash is not None:
             raise ShopError("product_invalid_sku", "Invalid or duplicated SKU.", 400,
                             resource_id=clash.id, unique_sku=f"{sku}-1")
 
+    def _index_sku(self, product: Product, old_sku: str) -> None:
+        """Keep ``_skus`` in step with a product's SKU (``old_sku``: the one it had)."""
+        if old_sku == product.sku and old_sku:
+            return
+        if old_sku and old_sku in self._skus:
+            self._skus[old_sku].discard(product.id)
+            if not self._skus[old_sku]:
+                del self._skus[old_sku]
+        if product.sku and product.id in self.products:
+            self._skus.setdefault(product.sku, set()).add(product.id)
+
+    def _unindex_sku(self, product: Product) -> None:
+        same = self._skus.get(product.sku)
+        if same is not None:
+            same.discard(product.id)
+            if not same:
+                del self._skus[product.sku]
+
     def _apply_product_fields(self, product: Product, fields: dict[str, Any]) -> None:
+        old_sku = product.sku
         for key in ("name", "sku", "status"):
             if key in fields and fields[key] is not None:
                 setattr(product, key, str(fields[key]))
+        if product.sku != old_sku:
+            self._index_sku(product, old_sku)
         for key in ("regular_price", "sale_price"):
             if key in fields and fields[key] is not None:
                 setattr(product, key, wc_format_decimal(str(fields[key])))
@@ -493,7 +522,12 @@ class ShopState:
 
     def set_stock(self, product_id: int, quantity: Any, *, source: str) -> int:
         """set_manage_stock(true); set_stock_quantity(q); save(): absolute, last writer wins."""
-        with self._mutation():
+        if self.current_scope() is None:
+            with self.request():  # a request of its own, whose shutdown runs as in any other
+                return self.set_stock(product_id, quantity, source=source)
+        # It fires no action, so inside a request the lock is all ``_mutation`` would add: the
+        # connector's inventories job calls this for every offer of every page.
+        with self.lock:
             product = self.products[product_id]
             before = product.stock_quantity
             product.manage_stock = True
