@@ -563,8 +563,10 @@ class FakeServer:
         try:
             self._server: BaseWSGIServer = create_server(
                 app, host=host, port=port, threads=threads, ident="stocksim",
-                # A short loop timeout keeps stop() quick; it costs nothing while requests flow.
-                asyncore_loop_timeout=0.05, channel_timeout=300,
+                # waitress reads this as an int: 0.05 became 0, and each idle server's loop spun at a
+                # full core, holding the GIL against every request in the process. stop() does not
+                # wait for the timeout: it wakes the loop through the trigger.
+                asyncore_loop_timeout=1, channel_timeout=300,
             )  # type: ignore[assignment]
         except OSError as exc:
             raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
