@@ -149,3 +149,24 @@ def test_serve_registers_on_the_cli_subparsers() -> None:
     args = parser.parse_args(["serve", "--json", "--rate-limit", "0", "--host", "0.0.0.0"])
     assert (args.json, args.rate_limit, args.host, args.crm_port, args.shop_port, args.func) == (
         True, 0, "0.0.0.0", 0, 0, serve.serve)
+
+
+def test_an_idle_fake_server_waits_in_select_instead_of_spinning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """waitress reads its loop timeout as an int: a fractional one became 0, and each idle fake
+    spun a core and took the GIL from every request in the process (the suite ran 6x slower)."""
+    from waitress import wasyncore
+
+    from fakes.base import FakeServer
+    from fakes.crm import CrmApp
+
+    timeouts: list[float] = []
+    real_poll = wasyncore.poll
+
+    def recording_poll(timeout: float = 0.0, map: dict | None = None) -> None:  # noqa: A002 - wasyncore's name
+        timeouts.append(timeout)
+        real_poll(timeout, map)
+
+    monkeypatch.setattr(wasyncore, "poll", recording_poll)
+    with FakeServer(CrmApp()) as server:
+        assert requests.get(f"{server.url}/__stocksim/clock", timeout=10).status_code == 200
+    assert timeouts and min(timeouts) >= 1
