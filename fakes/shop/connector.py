@@ -382,6 +382,10 @@ def _same(a: Any, b: Any) -> bool:
     return a is not None and b is not None and str(a).strip() == str(b).strip()
 
 
+#: The offer field a product is bound by: its SKU (bind_by_sku = yes, xmlId) or its post id.
+BIND_FIELDS = {True: "xmlId", False: "externalId"}
+
+
 # =========================================================================== the plugin
 class Connector:
     """woo-retailcrm: cron jobs on demand, order hooks, the settings option and cursors."""
@@ -429,7 +433,7 @@ class Connector:
 
     @property
     def bind_field(self) -> str:
-        return "xmlId" if self._yes("bind_by_sku") else "externalId"
+        return BIND_FIELDS[self._yes("bind_by_sku")]
 
     def status_options(self) -> dict[str, str]:
         """array_flip(array_filter($settings)) without the array settings: CRM code → setting key."""
@@ -498,6 +502,7 @@ class Connector:
     # -- inventories (module-behaviour.md §2) ------------------------------------------
     def _inventories(self, client: CrmClient, scope: RequestScope) -> JobResult:
         stores = self.settings.get("stores_for_uploading") or []
+        by_sku = self._yes("bind_by_sku")
         parent_totals: dict[int, float] = {}
         page, applied = 1, 0
         while True:
@@ -512,8 +517,12 @@ class Connector:
                 raise PhpFatal("InvalidArgumentException: Property 'pagination' not found")
             total_pages = (response.get("pagination") or {}).get("totalPageCount")
             page += 1
-            for offer in offers.values() if isinstance(offers, dict) else offers:
-                applied += self._apply_offer(offer, stores, parent_totals)
+            writes: list[tuple[int, Any]] = []
+            try:
+                for offer in offers.values() if isinstance(offers, dict) else offers:
+                    applied += self._offer_write(offer, stores, by_sku, parent_totals, writes)
+            finally:  # a PHP fatal on an offer leaves the page's earlier saves done
+                self.state.set_stocks(writes, source="inventories")
             if not isinstance(total_pages, (int, float)) or page > total_pages:
                 break
         for parent_id, quantity in parent_totals.items():
@@ -522,7 +531,9 @@ class Connector:
         return JobResult("inventories", ran=True, detail=f"{page - 1} page(s), {applied} offers applied, "
                                                           f"{len(parent_totals)} variable parent(s) summed")
 
-    def _apply_offer(self, offer: dict[str, Any], stores: list[str], parent_totals: dict[int, float]) -> int:
+    def _offer_write(self, offer: dict[str, Any], stores: list[str], by_sku: bool,
+                     parent_totals: dict[int, float], writes: list[tuple[int, Any]]) -> int:
+        """One offer of a page: the (product id, quantity) it sets goes to ``writes``; 1 if it binds."""
         quantity = offer.get("quantity")
         if stores:
             rows = offer.get("stores")
@@ -530,20 +541,20 @@ class Connector:
                 raise PhpFatal("TypeError: count(): Argument #1 ($value) must be of type Countable|array, null given")
             if len(rows) > 1:  # the single-store quirk: one row keeps the offer total
                 quantity = sum(float(r.get("quantity") or 0) for r in rows if r.get("store") in stores)
-        key = offer.get(self.bind_field)
+        key = offer.get(BIND_FIELDS[by_sku])
         if key is None:
             return 0
-        product = self._find_product(key)
+        product = self._find_product(key, by_sku)
         if product is None or product.type == "external":
             return 0
         if product.type in ("variation", "variable") and product.parent_id:
             parent_totals[product.parent_id] = parent_totals.get(product.parent_id, 0) + float(quantity or 0)
-        self.state.set_stock(product.id, quantity or 0, source="inventories")
+        writes.append((product.id, quantity or 0))
         return 1
 
-    def _find_product(self, key: Any) -> Product | None:
+    def _find_product(self, key: Any, by_sku: bool | None = None) -> Product | None:
         """retailcrm_get_wc_product(): by id, or by SKU when binding by SKU."""
-        if self._yes("bind_by_sku"):
+        if self._yes("bind_by_sku") if by_sku is None else by_sku:
             product_id = self.state.find_product_id_by_sku(str(key))
             return self.state.products.get(product_id) if product_id else None
         return self.state.find_product(key)

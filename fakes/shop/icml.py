@@ -9,7 +9,7 @@ else 1/0 by ``stock_status``. The file is how Woo stock reaches the CRM.
 from __future__ import annotations
 
 from typing import Any, Iterator
-from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape
 
 from fakes.shop.state import DEFAULT_CATEGORY, Product, ShopState, php_float
 
@@ -19,18 +19,20 @@ OFFER_PROPERTIES = ("name", "productName", "price", "purchasePrice", "vendor", "
 
 
 def write_catalog(state: ShopState, *, bind_by_sku: bool, home_url: str, generated_at: str) -> bytes:
-    """The whole file, formatted as PHP's DOMDocument (formatOutput) saves it."""
+    """The whole file, formatted as PHP's DOMDocument (formatOutput) saves it.
+
+    Written as text, element by element, in the layout ElementTree's ``indent`` + ``tostring``
+    gave (the same bytes): building and serialising a tree cost ~0.4 s for 10,000 offers, and
+    the plugin writes the file every 3 hours."""
     with state.lock:
-        root = ET.Element("yml_catalog", {"date": generated_at})
-        shop = ET.SubElement(root, "shop")
-        ET.SubElement(shop, "name").text = str(state.settings.get("blogname", ""))
-        _write_categories(ET.SubElement(shop, "categories"))
-        offers = ET.SubElement(shop, "offers")
-        for offer in catalog_offers(state, bind_by_sku=bind_by_sku, home_url=home_url):
-            _write_offer(offers, offer)
-    ET.indent(root, space="  ")
-    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>', f"<yml_catalog{_attributes({'date': generated_at})}>",
+                 "  <shop>", _leaf(4, "name", str(state.settings.get("blogname", ""))), "    <categories>",
+                 f"      <category{_attributes({'id': str(DEFAULT_CATEGORY['id'])})}>",
+                 _leaf(8, "name", str(DEFAULT_CATEGORY["name"])), "      </category>", "    </categories>"]
+        offers = [_offer_xml(offer) for offer in catalog_offers(state, bind_by_sku=bind_by_sku, home_url=home_url)]
+    lines += ["    <offers>", *offers, "    </offers>"] if offers else ["    <offers />"]
+    lines += ["  </shop>", "</yml_catalog>", ""]
+    return "\n".join(lines).encode("utf-8")
 
 
 def catalog_offers(state: ShopState, *, bind_by_sku: bool, home_url: str) -> Iterator[dict[str, Any]]:
@@ -78,26 +80,33 @@ def _offer(state: ShopState, product: Product, parent: Product | None, bind_by_s
     return {k: v for k, v in offer.items() if v not in ("", None, [])}
 
 
-def _write_categories(parent: ET.Element) -> None:
-    category = ET.SubElement(parent, "category", {"id": str(DEFAULT_CATEGORY["id"])})
-    ET.SubElement(category, "name").text = str(DEFAULT_CATEGORY["name"])
-
-
-def _write_offer(parent: ET.Element, offer: dict[str, Any]) -> None:
-    element = ET.SubElement(parent, "offer", {
-        "id": str(offer["id"]), "productId": str(offer.get("productId") or offer["id"]),
-        "quantity": str(int(offer.get("quantity", 0))), "type": offer["type"],
-    })
-    for category_id in offer.get("categoryId", []):
-        ET.SubElement(element, "categoryId").text = str(category_id)
+def _offer_xml(offer: dict[str, Any]) -> str:
+    """One <offer> element, indented for its place in the file."""
+    attributes = {"id": str(offer["id"]), "productId": str(offer.get("productId") or offer["id"]),
+                  "quantity": str(int(offer.get("quantity", 0))), "type": offer["type"]}
+    children = [_leaf(8, "categoryId", str(category_id)) for category_id in offer.get("categoryId", [])]
     offer.setdefault("name", "Untitled")
     offer.setdefault("productName", offer["name"])
-    for key in offer:  # the plugin writes properties in the offer's own key order
-        if key in OFFER_PROPERTIES:
-            ET.SubElement(element, key).text = str(offer[key])
-    for param in offer.get("params", []):
-        ET.SubElement(element, "param", {"code": param["code"], "name": param["name"]}).text = param["value"]
-    ET.SubElement(element, "vatRate").text = offer["tax"]
+    # the plugin writes properties in the offer's own key order
+    children += [_leaf(8, key, str(offer[key])) for key in offer if key in OFFER_PROPERTIES]
+    children += [_leaf(8, "param", param["value"], {"code": param["code"], "name": param["name"]})
+                 for param in offer.get("params", [])]
+    children.append(_leaf(8, "vatRate", offer["tax"]))
+    return "\n".join([f"      <offer{_attributes(attributes)}>", *children, "      </offer>"])
+
+
+def _leaf(indent: int, tag: str, text: str, attributes: dict[str, str] | None = None) -> str:
+    """An element with text only; an empty one closes itself, as ElementTree writes it."""
+    opening = f"{' ' * indent}<{tag}{_attributes(attributes) if attributes else ''}"
+    return f"{opening}>{escape(text)}</{tag}>" if text else f"{opening} />"
+
+
+def _attributes(attributes: dict[str, str]) -> str:
+    return "".join(f' {name}="{escape(value, _ATTRIBUTE_ENTITIES)}"' for name, value in attributes.items())
+
+
+#: What ElementTree escapes in an attribute value beyond &, < and >.
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"}
 
 
 def _php_price(price: str) -> str:
