@@ -171,18 +171,18 @@ def test_an_inventories_set_overwrites_a_reduction_made_while_it_ran_and_the_jou
     wc = API(url=shop_url, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET, timeout=10)
     placed: list[dict[str, Any]] = []
 
-    def order_between_read_and_write(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def order_between_read_and_write(method: str, url: str, status: int) -> None:
         # Runs on the job's thread once the CRM answered, before the job writes anything.
-        if "/store/inventories" in response.url and not placed:
+        if "/store/inventories" in url and not placed:
             line = {"product_id": pid, "quantity": 2}
             placed.append(wc.post("orders", {"status": "processing", "line_items": [line]}).json())
 
     shop.journal.clear()
-    shop.connector.session.hooks["response"].append(order_between_read_and_write)
+    shop.connector.http.on_response.append(order_between_read_and_write)
     try:
         assert run(shop_url, "inventories")["changed"] == {str(pid): 10}
     finally:
-        shop.connector.session.hooks["response"].remove(order_between_read_and_write)
+        shop.connector.http.on_response.remove(order_between_read_and_write)
     assert qty(shop, pid) == 10 and placed[0]["line_items"][0]["meta_data"][0]["value"] == "2"
     entries = requests.get(f"{shop_url}/__stocksim/journal", timeout=10).json()["requests"]
     moves = [(e["method"], e["path"], move["from"], move["to"], move["cause"]) for e in entries for move in e["stock"]]

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fakes.base import ADMIN_PREFIX, FakeApp, json_response
+from fakes.base import ADMIN_PREFIX, FakeApp, OutgoingHttp, json_response
 from fakes.clock import Clock
 from fakes.shop.connector import CATALOG_FILE, Connector
 from fakes.shop.state import (
@@ -102,12 +101,12 @@ class ShopApp(FakeApp):
 
     def __init__(self, clock: Clock | None = None, *, crm_url: str = "", home_url: str | None = None,
                  connector_settings: dict[str, Any] | None = None,
-                 session: requests.Session | None = None) -> None:
+                 http: OutgoingHttp | None = None) -> None:
         clock = clock or Clock()
         self.state = ShopState(clock)
         if home_url:
             self.state.settings["home_url"] = home_url.rstrip("/")
-        self.connector = Connector(self.state, {"api_url": crm_url, **(connector_settings or {})}, session)
+        self.connector = Connector(self.state, {"api_url": crm_url, **(connector_settings or {})}, http)
         self.api_keys: dict[str, str] = {CONSUMER_KEY: CONSUMER_SECRET}
         #: WooCommerce's nonce option: per key, one nonce per oauth_timestamp, 15 minutes kept.
         self._nonces: dict[str, dict[int, str]] = {}

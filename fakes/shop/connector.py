@@ -24,9 +24,7 @@ from datetime import timedelta
 from typing import Any, Callable, Iterable
 from urllib.parse import quote_plus
 
-import requests
-
-from fakes.base import direct_session, load_json
+from fakes.base import OutgoingHttp, OutgoingHttpError, load_json
 from fakes.clock import CRM_DATETIME
 from fakes.shop.icml import write_catalog
 from fakes.shop.state import (
@@ -192,11 +190,10 @@ class CrmClient:
     """WC_Retailcrm_Client_V5 behind WC_Retailcrm_Proxy: PHP encoding, apiKey on every
     call, never raises; transport or JSON failures become status 900 (the proxy's stand-in)."""
 
-    def __init__(self, api_url: str, api_key: str, session: requests.Session, timeout: float = 30.0) -> None:
+    def __init__(self, api_url: str, api_key: str, http: OutgoingHttp) -> None:
         self.base = api_url if api_url.endswith("/") else api_url + "/"
         self.api_key = api_key
-        self.session = session
-        self.timeout = timeout
+        self.http = http
         self.requests = 0
         self.site: str | None = None       # siteCode: known only after credentials were read
         self.calls: list[str] = []
@@ -227,17 +224,17 @@ class CrmClient:
         self.calls.append(f"{method} {url.split('?')[0]}")
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
         try:
-            reply = self.session.request(method, url, data=body, headers=headers, timeout=self.timeout)
-        except requests.RequestException as exc:
-            log.warning("connector: %s %s failed: %s", method, url, exc)
+            status, content = self.http.request(method, url, body, headers)
+        except OutgoingHttpError as exc:
+            log.warning("connector: %s", exc)
             return CrmResponse(900)
-        if not reply.content:
-            return CrmResponse(reply.status_code)
+        if not content:
+            return CrmResponse(status)
         try:
-            decoded = load_json(reply.content)  # json_decode; orjson reads a 250-offer page ~3x faster
+            decoded = load_json(content)  # json_decode; orjson reads a 250-offer page ~3x faster
         except ValueError:
             return CrmResponse(900)
-        return CrmResponse(reply.status_code, decoded if isinstance(decoded, dict) else None)
+        return CrmResponse(status, decoded if isinstance(decoded, dict) else None)
 
 
 # =========================================================================== results
@@ -393,12 +390,12 @@ class Connector:
     JOBS = ("inventories", "history", "icml")
 
     def __init__(self, state: ShopState, settings: dict[str, Any] | None = None,
-                 session: requests.Session | None = None) -> None:
+                 http: OutgoingHttp | None = None) -> None:
         self.state = state
         self.settings: dict[str, Any] = copy.deepcopy(DEFAULT_CONNECTOR_SETTINGS)
         self.settings.update(settings or {})
         self.cursors: dict[str, int | None] = {"orders_since_id": None, "customers_since_id": None}
-        self.session = session or direct_session()  # keep-alive, like PHP's curl handle reuse
+        self.http = http or OutgoingHttp()  # keep-alive, like PHP's curl handle reuse
         self.log: deque[dict[str, Any]] = deque(maxlen=500)
         self.uploads = {"created": 0, "updated": 0, "failed": 0}
         #: The URL the shop was last reached on; permalinks use it when home_url is unset.
@@ -462,7 +459,7 @@ class Connector:
         return client
 
     def _new_client(self) -> CrmClient:
-        return CrmClient(str(self.settings["api_url"]), str(self.settings["api_key"]), self.session)
+        return CrmClient(str(self.settings["api_url"]), str(self.settings["api_key"]), self.http)
 
     # -- jobs ---------------------------------------------------------------------
     def run_job(self, job: str) -> JobResult:
