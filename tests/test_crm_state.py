@@ -353,6 +353,21 @@ def test_fix_external_ids_records_external_id(crm: CrmState) -> None:
     assert [r["id"] for r in history(crm, entity_external_id="77")] == [1, 2]
 
 
+def test_orders_are_found_by_their_external_id_as_it_changes(crm: CrmState) -> None:
+    """Lookups by externalId go through an index; every way an externalId changes keeps it true."""
+    first = create(crm, externalId="A")
+    second = create(crm, MANAGER_KEY)
+    crm.edit_order(CONNECTOR_KEY, "A", {"externalId": "B"})
+    crm.fix_external_ids(CONNECTOR_KEY, [{"id": second["id"], "externalId": "A"}])
+    assert crm.get_order(CONNECTOR_KEY, "B")["id"] == first["id"]
+    assert crm.get_order(CONNECTOR_KEY, "A")["id"] == second["id"]
+    with pytest.raises(CrmError, match="Order already exists."):
+        create(crm, externalId="B")
+    crm.edit_order(CONNECTOR_KEY, "B", {"externalId": "C"})
+    create(crm, externalId="B")  # free again
+    assert crm.get_order(CONNECTOR_KEY, "C")["id"] == first["id"]
+
+
 def test_history_filters_and_paginates_filtered_records(crm: CrmState, clock: Clock) -> None:
     for n in range(5):
         clock.set(n * 60)

@@ -310,6 +310,18 @@ def test_checkout_hold_blocks_other_checkouts_until_it_expires(shop: ShopState) 
     assert shop.checkout([LineInput(product_id=pid, quantity=2)], {}, "cod").status == "processing"
 
 
+def test_a_hold_ends_when_its_order_is_paid_cancelled_or_deleted(shop: ShopState) -> None:
+    """Holds are read from the orders that hold stock only; every way a hold ends must end it there."""
+    pid = simple(shop, 10)
+    paid, cancelled, deleted = (shop.checkout([LineInput(product_id=pid, quantity=n)], {}, "stripe") for n in (1, 2, 3))
+    assert shop.held_stock(pid) == 6
+    shop.update_order_status(paid.id, "processing")
+    shop.update_order_status(cancelled.id, "cancelled")
+    assert shop.held_stock(pid) == 3
+    shop.delete_order(deleted.id, force=True)
+    assert shop.held_stock(pid) == 0
+
+
 def test_checkout_refuses_out_of_stock_and_unknown_products(shop: ShopState) -> None:
     pid = simple(shop, 0)
     with pytest.raises(ShopError) as error:

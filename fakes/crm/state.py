@@ -544,6 +544,9 @@ class CrmState:
         # at once when the settings change (the warehouse list orders the entries' rows).
         self._inventory_cache: dict[tuple[int, bool], dict[str, Any]] = {}
         self._orders: dict[int, Order] = {}
+        # Orders by externalId, each list in id order as a scan of ``_orders`` finds them: the
+        # module looks one up on every upload and history run, and a month holds 60,000 orders.
+        self._orders_by_external_id: dict[str, list[Order]] = {}
         self._customers: dict[int, Customer] = {}
         self._order_history: list[Change] = []
         self._customer_history: list[Change] = []
@@ -715,13 +718,7 @@ class CrmState:
 
     def _index_offer(self, attribute: str, offer: Offer, old_value: str | None) -> None:
         """Keep ``_offers_by`` in step with an offer's externalId or xmlId."""
-        index = self._offers_by[attribute]
-        if old_value is not None and offer in index.get(old_value, ()):
-            index[old_value].remove(offer)
-        value = getattr(offer, attribute)
-        if value is not None:
-            same = index.setdefault(value, [])
-            same.insert(bisect.bisect(same, offer.id, key=lambda o: o.id), offer)
+        _reindex(self._offers_by[attribute], offer, old_value, getattr(offer, attribute))
 
     def _find_offer(self, ref: Any, site: str | None) -> Offer | None:
         """Resolve ``{"id"}``, ``{"externalId"}`` or ``{"xmlId"}``."""
@@ -932,10 +929,15 @@ class CrmState:
         if by == "id":
             order = self._orders.get(int(uid)) if str(uid).isdigit() else None
             return order if order is not None and site in (None, order.site) else None
-        for order in self._orders.values():
-            if order.external_id == str(uid) and site in (None, order.site):
+        for order in self._orders_by_external_id.get(str(uid), ()):
+            if site in (None, order.site):
                 return order
         return None
+
+    def _set_order_external_id(self, order: Order, external_id: str | None) -> None:
+        """Every change of an order's externalId comes through here, so the index stays true."""
+        old, order.external_id = order.external_id, external_id
+        _reindex(self._orders_by_external_id, order, old, external_id)
 
     def _visible_order(self, key: str, uid: Any, by: str, site: str | None) -> Order:
         return self._visible(key, self._order_by(by, uid, self._checked_site(key, site)))
@@ -988,6 +990,7 @@ class CrmState:
         actor = Actor("api", key)
         order = self._build_order(key, payload, site, actor)
         self._orders[order.id] = order
+        self._set_order_external_id(order, order.external_id)
         self._record(order, actor, "status", None, {"code": order.status}, created=True)
         self._cascade_status(order)
         self._sync_holds(order)
@@ -1119,7 +1122,10 @@ class CrmState:
             # The order number cannot be cleared; every other field can.
             if name in texts and new != getattr(order, attribute) and (new or attribute != "number"):
                 old = getattr(order, attribute)
-                setattr(order, attribute, new)
+                if attribute == "external_id":
+                    self._set_order_external_id(order, new)
+                else:
+                    setattr(order, attribute, new)
                 self._record(order, actor, history_field, _history_value(history_field, old),
                              _history_value(history_field, new))
         if store and store != order.shipment_store:
@@ -1136,7 +1142,7 @@ class CrmState:
         for order, external_id in targets:
             if order.external_id != external_id:
                 old = order.external_id
-                order.external_id = external_id
+                self._set_order_external_id(order, external_id)
                 self._record(order, actor, "external_id", old, external_id)
 
     def _fix_target(self, key: str, index: int, entry: Any) -> tuple[Order, str]:
@@ -1394,6 +1400,16 @@ def _customer_history_value(history_field: str, value: Any) -> Any:
 
 def _reference_json(table: dict[str, str]) -> dict[str, dict[str, Any]]:
     return {code: {"code": code, "name": name, "active": True} for code, name in table.items()}
+
+
+def _reindex(index: dict[str, list[Any]], item: Any, old_value: str | None, new_value: str | None) -> None:
+    """Move ``item`` (an offer or an order) from ``old_value``'s list to ``new_value``'s, which
+    stay in id order, as a scan of all items in id order finds them."""
+    if old_value is not None:  # by identity: dataclasses compare equal field by field
+        index[old_value] = [other for other in index.get(old_value, ()) if other is not item]
+    if new_value is not None:
+        same = index.setdefault(new_value, [])
+        same.insert(bisect.bisect(same, item.id, key=lambda other: other.id), item)
 
 
 def _history_value(history_field: str, value: str | None) -> Any:

@@ -240,6 +240,9 @@ class ShopState:
         # duplicate check and wc_get_product_id_by_sku() in O(1), not a scan of every product.
         self._skus: dict[str, set[int]] = {}
         self.orders: dict[int, Order] = {}
+        # The orders that hold stock (checkout reservations), so a checkout's stock check reads
+        # their holds, not every order of the shop (a month of the big shop makes 60,000).
+        self._holding: dict[int, Order] = {}
         self.files: dict[str, bytes] = {}
         self.stock_events: deque[dict[str, Any]] = deque(maxlen=5000)
         self._next_product_id = 10
@@ -701,6 +704,7 @@ class ShopState:
             before = copy.copy(order)
             if force:
                 del self.orders[order_id]
+                self._holding.pop(order_id, None)
             else:
                 _trash(order, "shop_order")
             return before
@@ -946,7 +950,7 @@ class ShopState:
         if new in RESTORING_STATUSES:
             self._maybe_restore(order)
         if new in RELEASING_STATUSES:
-            order.holds.clear()
+            self._release_holds(order)
 
     def _payment_complete(self, order: Order) -> None:
         """WC_Order::payment_complete(): only from on-hold/pending/failed/cancelled."""
@@ -959,7 +963,7 @@ class ShopState:
         self._transition(order, "processing")
         self._saved(order)
         self._maybe_reduce(order)  # the woocommerce_payment_complete hook
-        order.holds.clear()
+        self._release_holds(order)
 
     def _maybe_reduce(self, order: Order) -> None:
         if order.stock_reduced:
@@ -1057,9 +1061,13 @@ class ShopState:
     def held_stock(self, product_id: int, exclude_order: int = 0) -> int:
         """wc_get_held_stock_quantity(): live holds of pending/checkout-draft orders."""
         now = self.clock.now()
-        return sum(h.quantity for o in self.orders.values()
+        return sum(h.quantity for o in self._holding.values()
                    if o.id != exclude_order and o.status in ("pending", "checkout-draft")
                    for h in o.holds if h.product_id == product_id and h.expires > now)
+
+    def _release_holds(self, order: Order) -> None:
+        order.holds.clear()
+        self._holding.pop(order.id, None)
 
     def _reserve_stock(self, order: Order) -> None:
         minutes = int(self.settings["woocommerce_hold_stock_minutes"])
@@ -1071,6 +1079,7 @@ class ShopState:
             owner = self.stock_owner(product) if product else None
             if owner is not None and owner.backorders == "no":
                 order.holds.append(Hold(owner.id, item.quantity, expires))
+                self._holding[order.id] = order
 
     # ======================================================================= snapshot
     def snapshot(self) -> dict[str, Any]:
