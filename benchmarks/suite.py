@@ -4,7 +4,8 @@ Runs in a child process (``python -m benchmarks.suite OUT.json``), so the figure
 includes what a CI job pays: interpreter start, collection, the fakes' start-up and
 every scenario. The run's plugin records each scenario's simulated seconds in its
 report (``user_properties`` ``sim_seconds``); ``sim.cli.CaseResults`` collects them,
-as ``stocksim run`` does. The child writes its figures to OUT.json and leaves
+as ``stocksim run`` does, with the same pytest command line (its plugins, its JUnit XML,
+cucumber JSON and HTML report with charts). The child writes its figures to OUT.json and leaves
 stdout/stderr to pytest (the parent sends both to its stderr).
 """
 
@@ -43,11 +44,11 @@ def run(profile_dir: Path | None = None) -> dict[str, Any]:
 def _child(out: Path, profile_dir: Path | None) -> int:
     import pytest
 
-    from sim.cases import FEATURES_DIR
-    from sim.cli import CaseResults
+    from sim.cli import CaseResults, build_parser, run_pytest_args
 
     results = CaseResults()
-    args = [str(FEATURES_DIR), "--rootdir", str(FEATURES_DIR), "-p", "no:cacheprovider", "-q"]
+    # stocksim run's own command line, reports included, into the parent's temporary folder
+    args = run_pytest_args(build_parser().parse_args(["run", "--report", str(out.parent / "reports")]))
     profiler = None
     if profile_dir is not None:
         from pyinstrument import Profiler

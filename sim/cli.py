@@ -80,6 +80,23 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"stocksim run: cannot write the reports to {report_dir}: {problem}", file=sys.stderr)
         return 2
+    results = CaseResults()
+    started = time.perf_counter()
+    code = pytest.main(run_pytest_args(args), plugins=[results])
+    wall = time.perf_counter() - started
+    table, all_passed = case_table(results)
+    simulated = sum(results.sim_seconds.values())
+    print("\nstocksim: documented cases\n" + table)
+    print(f"\nsimulated {clock_text(simulated)} in {wall:.2f} s of wall time "
+          f"({simulated / wall:,.0f}x real time); reports in {report_dir}/ (junit.xml, cucumber.json, index.html)")
+    if code == 0 and not all_passed and not args.k:
+        return 1
+    return int(code)
+
+
+def run_pytest_args(args: argparse.Namespace) -> list[str]:
+    """The pytest command line of ``stocksim run`` (the benchmark of the suite runs the same)."""
+    report_dir = Path(args.report)
     pytest_args = [
         str(FEATURES_DIR), "--rootdir", str(FEATURES_DIR), "-p", "no:cacheprovider", *SCENARIO_PLUGINS,
         f"--junitxml={report_dir / 'junit.xml'}", "--stocksim-report", str(report_dir),
@@ -97,19 +114,7 @@ def run(args: argparse.Namespace) -> int:
         pytest_args.append("--sim-timeline")
     if args.exitfirst:
         pytest_args.append("-x")
-    pytest_args += target_args(args)
-    results = CaseResults()
-    started = time.perf_counter()
-    code = pytest.main(pytest_args, plugins=[results])
-    wall = time.perf_counter() - started
-    table, all_passed = case_table(results)
-    simulated = sum(results.sim_seconds.values())
-    print("\nstocksim: documented cases\n" + table)
-    print(f"\nsimulated {clock_text(simulated)} in {wall:.2f} s of wall time "
-          f"({simulated / wall:,.0f}x real time); reports in {report_dir}/ (junit.xml, cucumber.json, index.html)")
-    if code == 0 and not all_passed and not args.k:
-        return 1
-    return int(code)
+    return pytest_args + target_args(args)
 
 
 #: ``stocksim run`` options passed on to the pytest plugin for the docker target.
