@@ -108,12 +108,12 @@ def load_json(data: bytes | str) -> Any:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        dump_json(body),
-        status=status,
-        headers=headers,
-        content_type="application/json; charset=utf-8",
-    )
+    return encoded_json_response(dump_json(body), status, headers)
+
+
+def encoded_json_response(encoded: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """An answer whose JSON is already encoded (e.g. pieces kept encoded, joined)."""
+    return Response(encoded, status=status, headers=headers, content_type="application/json; charset=utf-8")
 
 
 class Journal:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from fakes.base import ADMIN_PREFIX, FakeApp, OutgoingHttp, json_response
+from fakes.base import ADMIN_PREFIX, FakeApp, OutgoingHttp, dump_json, encoded_json_response, json_response
 from fakes.clock import Clock
 from fakes.shop.connector import CATALOG_FILE, Connector
 from fakes.shop.state import (
@@ -94,6 +94,21 @@ class ItemOps:
     delete: Callable[[Request, int, bool], dict[str, Any]]
 
 
+@dataclass
+class ProductRender:
+    """A product's REST JSON with what it was rendered from, and its encoding once asked for."""
+
+    product: Product
+    basis: tuple[Any, ...]
+    data: dict[str, Any]
+    _encoded: bytes | None = None
+
+    def encoded(self) -> bytes:
+        if self._encoded is None:
+            self._encoded = dump_json(self.data)
+        return self._encoded
+
+
 class ShopApp(FakeApp):
     """WooCommerce 9.x with woo-retailcrm 5.0.14, as far as the stock flows need."""
 
@@ -111,8 +126,8 @@ class ShopApp(FakeApp):
         #: WooCommerce's nonce option: per key, one nonce per oauth_timestamp, 15 minutes kept.
         self._nonces: dict[str, dict[int, str]] = {}
         self._nonce_lock = threading.Lock()  # concurrent requests check and prune the same map
-        #: product id -> (the product, what its REST JSON was rendered from, that JSON); see product_json.
-        self._product_renders: dict[int, tuple[Product, tuple[Any, ...], dict[str, Any]]] = {}
+        #: product id -> its last rendering; see product_json.
+        self._product_renders: dict[int, ProductRender] = {}
         super().__init__(clock)
 
     # ------------------------------------------------------------------ routes
@@ -302,7 +317,7 @@ class ShopApp(FakeApp):
             skus=skus, types=enum_list(params, "type", REST_PRODUCT_TYPES),
             include=int_list(params, "include"), parent=int_list(params, "parent"),
             status=self._status_filter(params), stock_status=enum_param(params, "stock_status", STOCK_STATUSES, None))
-        return self._paged(request, params, found, lambda p: self.product_json(p, request))
+        return self._paged(request, params, found, lambda p: self._product_render(p, request).encoded())
 
     @rest_route
     def product(self, request: Request, params: dict[str, Any], product_id: int) -> Response:
@@ -496,19 +511,22 @@ class ShopApp(FakeApp):
 
     # ------------------------------------------------------------------ pagination (§2.4)
     def _paged(self, request: Request, params: dict[str, Any], items: list[Any],
-               render: Callable[[Any], dict[str, Any]]) -> Response:
+               render: Callable[[Any], dict[str, Any] | bytes]) -> Response:
+        """A page of a collection; ``render`` gives an item's JSON, or that JSON already encoded."""
         page = int_param(params, "page", 1, minimum=1)
         per_page = int_param(params, "per_page", 10, minimum=1, maximum=100)
         items = sort_items(items, params)
         total = len(items)
         pages = math.ceil(total / per_page)
         with self.state.lock:
-            body = [render(item) for item in items[(page - 1) * per_page: page * per_page]]
+            rendered = [render(item) for item in items[(page - 1) * per_page: page * per_page]]
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         links = self._page_links(request, params, page, pages)
         if links:
             headers["Link"] = links
-        return json_response(body, 200, headers)
+        encoded = [part if isinstance(part, bytes) else dump_json(part) for part in rendered]
+        # A JSON array of compact documents is their compact encoding joined: the bytes dump_json gives.
+        return encoded_json_response(b"[" + b",".join(encoded) + b"]", 200, headers)
 
     def _page_links(self, request: Request, params: dict[str, Any], page: int, pages: int) -> str:
         base = self._home_url(request) + request.path
@@ -522,28 +540,32 @@ class ShopApp(FakeApp):
 
     # ------------------------------------------------------------------ JSON shapes (§2.2, §2.5)
     def product_json(self, product: Product, request: Request) -> dict[str, Any]:
-        """The REST product. Rendering its ~70 fields cost more than serialising them, so the
-        last rendering of each product is kept with everything it was rendered from (every
-        product field it shows, the stock owner's quantity and status, the home URL, the
-        parent's slug) and reused while all of that is equal; the answer is shared, so no
-        caller may change it. The product itself is part of the key (``is``), so a new
-        product under a reused id after a reset never gets an old rendering."""
+        """The REST product; shared with the rendering kept, so no caller may change it."""
+        return self._product_render(product, request).data
+
+    def _product_render(self, product: Product, request: Request) -> "ProductRender":
+        """Rendering a product's ~70 fields cost more than serialising them, so the last
+        rendering of each product is kept with everything it was rendered from (every product
+        field it shows, the stock owner's quantity and status, the home URL, the parent's slug)
+        and reused while all of that is equal. The product itself is part of the key (``is``),
+        so a new product under a reused id after a reset never gets an old rendering."""
         state = self.state
         owner_link = state.products.get(product.parent_id) if product.type == "variation" else product
         home = self._home_url(request)
-        managing = state.managing_stock(product)
-        status = state.effective_stock_status(product)
-        quantity = state.effective_stock_quantity(product)
+        owner = state.stock_owner(product)  # what managing_stock and the effective_* read, read once
+        managing = state.global_manage_stock and owner is not None
+        status = owner.stock_status if owner is not None and owner is not product else product.stock_status
+        quantity = owner.stock_quantity if owner is not None else None
         basis = (home, (owner_link or product).slug, managing, status, quantity, product.name, product.slug,
                  product.date_created, product.date_modified, product.type, product.status, product.sku,
                  product.regular_price, product.sale_price, product.virtual, product.backorders,
                  product.low_stock_amount, product.parent_id, product.attributes, tuple(product.children))
         kept = self._product_renders.get(product.id)
-        if kept is not None and kept[0] is product and kept[1] == basis:
-            return kept[2]
-        data = self._render_product(product, home, owner_link, managing, status, quantity)
-        self._product_renders[product.id] = (product, basis, data)
-        return data
+        if kept is not None and kept.product is product and kept.basis == basis:
+            return kept
+        kept = self._product_renders[product.id] = ProductRender(
+            product, basis, self._render_product(product, home, owner_link, managing, status, quantity))
+        return kept
 
     def _render_product(self, product: Product, home: str, owner_link: Product | None, managing: bool,
                         status: str, quantity: int | None) -> dict[str, Any]:
