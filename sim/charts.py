@@ -67,7 +67,10 @@ def stock_chart(timeline: Timeline, title: str, lang: str = "en") -> Any:
 
     events = sorted(timeline.events, key=lambda e: e.t)
     end = max([e.t for e in events] + [c.t for c in timeline.checks] + [60.0])
-    fig = Figure(figsize=(10, 5.2), layout="constrained")
+    fig = Figure(figsize=(10, 5.2))
+    # Fixed margins with room for the lane labels (left) and the legend (right): the constrained
+    # layout engine worked them out anew for every chart, a third of a report's chart time.
+    fig.subplots_adjust(left=0.12, right=0.74, top=0.93, bottom=0.1, hspace=0.07)
     stock_ax, lanes_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3.2, 1.3])
     fig.suptitle(title, fontsize=11)
     _draw_stock(stock_ax, events, end, lang)
