@@ -51,17 +51,17 @@ Simulation._run_job = run_job
 NO_SINGLE_STORE_QUIRK = """
 from fakes.shop.connector import Connector
 
-_apply_offer = Connector._apply_offer
+_offer_write = Connector._offer_write
 
 
-def apply_offer(self, offer, stores, parent_totals):
+def offer_write(self, offer, stores, by_sku, parent_totals, writes):
     rows = offer.get("stores") or []
     if stores and len(rows) == 1:
         offer = {**offer, "quantity": sum(float(r.get("quantity") or 0) for r in rows if r.get("store") in stores)}
-    return _apply_offer(self, offer, stores, parent_totals)
+    return _offer_write(self, offer, stores, by_sku, parent_totals, writes)
 
 
-Connector._apply_offer = apply_offer
+Connector._offer_write = offer_write
 """
 
 
