@@ -99,7 +99,8 @@ def run_pytest_args(args: argparse.Namespace) -> list[str]:
     report_dir = Path(args.report)
     pytest_args = [
         str(FEATURES_DIR), "--rootdir", str(FEATURES_DIR), "-p", "no:cacheprovider", *SCENARIO_PLUGINS,
-        f"--junitxml={report_dir / 'junit.xml'}", "--stocksim-report", str(report_dir),
+        # xunit1: the family whose schema has per-test <properties> (sim_seconds, oversold_units, ...)
+        f"--junitxml={report_dir / 'junit.xml'}", "-o", "junit_family=xunit1", "--stocksim-report", str(report_dir),
         "-q" if not args.verbose else "-v",
     ]
     if args.workers:
