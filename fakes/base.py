@@ -72,9 +72,6 @@ class OutgoingHttp:
             hook(method, url, reply.status)
         return reply.status, reply.data
 
-    def close(self) -> None:
-        self._pools.clear()
-
 
 class OutgoingHttpError(OSError):
     """An outgoing call got no answer."""
