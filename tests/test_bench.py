@@ -39,8 +39,10 @@ def test_bench_smoke_json() -> None:
     assert len(kinds) == 4 and any("inventories" in k for k in kinds) and any("order create" in k for k in kinds)
     for row in report["request"]["requests"]:
         assert row["fake_us"] > 0 and row["floor_us"] > 0 and row["ratio"] > 0 and row["status"] < 400
-    assert [v["verdict"] for v in report["verdicts"]] and all(v["verdict"] in ("met", "MISSED")
-                                                             for v in report["verdicts"])
+    verdicts = [v["verdict"] for v in report["verdicts"]]
+    # One day of 50 offers is not the goal's month: measured, not judged.
+    assert verdicts[:2] == [bench_cli.NOT_JUDGED] * 2 and not report["all_met"]
+    assert all(v in ("met", "MISSED") for v in verdicts[2:])
 
 
 def test_month_is_deterministic_in_what_it_does() -> None:
@@ -70,8 +72,13 @@ def test_bench_options_parse() -> None:
 
 
 def test_table_rows_give_a_verdict_per_goal() -> None:
-    report = {"month": {"offers": 10, "days": 1, "wall_seconds": 61.0, "setup_seconds": 1.0, "month_seconds": 60.0,
-                        "peak_rss_bytes": 10 * 1024 ** 2, "check": {"ok": True, "orders_placed": 3}},
+    report = {"month": {"offers": 10_000, "days": 30.0, "orders_per_day_per_side": 1_000.0, "wall_seconds": 61.0,
+                        "setup_seconds": 1.0, "month_seconds": 60.0, "peak_rss_bytes": 10 * 1024 ** 2,
+                        "check": {"ok": True, "orders_placed": 3}},
               "request": {"requests": [{"name": "x", "fake_us": 3.0, "floor_us": 2.0, "ratio": 1.5}]}}
     rows = bench_cli.table_rows(report)
     assert [r[-1] for r in rows] == ["MISSED", "met", "met"]
+    report["month"]["days"] = 1.0  # a shorter month: measured, not judged
+    assert [r[-1] for r in bench_cli.table_rows(report)] == [bench_cli.NOT_JUDGED] * 2 + ["met"]
+    report["month"]["check"]["ok"] = False  # a failed check is never a pass
+    assert bench_cli.table_rows(report)[0][-1] == "MISSED"
