@@ -353,6 +353,22 @@ def test_fix_external_ids_records_external_id(crm: CrmState) -> None:
     assert [r["id"] for r in history(crm, entity_external_id="77")] == [1, 2]
 
 
+def test_an_order_answer_shares_nothing_with_the_stored_order(crm: CrmState) -> None:
+    """The answer is built fresh except the fields kept verbatim, which are copied: changing an
+    answer (as a caller or the history's snapshot might) never changes the order."""
+    created = create(crm, externalId="A", delivery={"cost": 100, "address": {"text": "Moscow"}},
+                     payments=[{"type": "cash", "amount": 100}], customFields={"tags": ["vip"]})
+    created["delivery"]["address"]["text"] = "changed"
+    created["customFields"]["tags"].append("changed")
+    next(iter(created["payments"].values()))["amount"] = 0
+    created["items"][0]["offer"]["externalId"] = "changed"
+    created["customer"]["phones"].append({"number": "changed"})
+    again = crm.get_order(CONNECTOR_KEY, "A")
+    assert again["delivery"]["address"]["text"] == "Moscow" and again["customFields"]["tags"] == ["vip"]
+    assert next(iter(again["payments"].values()))["amount"] == 100
+    assert again["items"][0]["offer"]["externalId"] == "42" and again["customer"]["phones"] == []
+
+
 def test_orders_are_found_by_their_external_id_as_it_changes(crm: CrmState) -> None:
     """Lookups by externalId go through an index; every way an externalId changes keeps it true."""
     first = create(crm, externalId="A")

@@ -433,8 +433,11 @@ class Order:
         delivery = self.extra.get("delivery")
         cost = delivery.get("cost") if isinstance(delivery, dict) else None
         total = summ + (_to_number(cost) if _is_number(cost) else 0)
-        return copy.deepcopy({
-            **self.extra,
+        # Every piece below is built fresh but the fields stored verbatim (extra, payments): only
+        # those are copied, so no caller can change the stored order (a whole deepcopy was half
+        # the cost of an orders/create).
+        return {
+            **copy.deepcopy(self.extra),
             **_drop_none({
                 "id": self.id, "number": self.number, "externalId": self.external_id, "site": self.site,
                 "status": self.status, "orderMethod": self.order_method, "createdAt": self.created_at,
@@ -443,9 +446,9 @@ class Order:
             }),
             "customer": self.customer.to_json(), "shipmentStore": self.shipment_store,
             "shipped": False, "items": [item.to_json() for item in self.items],
-            "payments": {str(pid): payment for pid, payment in self.payments.items()},
+            "payments": {str(pid): copy.deepcopy(payment) for pid, payment in self.payments.items()},
             "summ": num(summ), "totalSumm": num(total),
-        })
+        }
 
 
 @dataclass(frozen=True)
