@@ -317,7 +317,8 @@ class ShopApp(FakeApp):
             skus=skus, types=enum_list(params, "type", REST_PRODUCT_TYPES),
             include=int_list(params, "include"), parent=int_list(params, "parent"),
             status=self._status_filter(params), stock_status=enum_param(params, "stock_status", STOCK_STATUSES, None))
-        return self._paged(request, params, found, lambda p: self._product_render(p, request).encoded())
+        home = self._home_url(request)
+        return self._paged(request, params, found, lambda p: self._product_render(p, home).encoded())
 
     @rest_route
     def product(self, request: Request, params: dict[str, Any], product_id: int) -> Response:
@@ -541,9 +542,9 @@ class ShopApp(FakeApp):
     # ------------------------------------------------------------------ JSON shapes (§2.2, §2.5)
     def product_json(self, product: Product, request: Request) -> dict[str, Any]:
         """The REST product; shared with the rendering kept, so no caller may change it."""
-        return self._product_render(product, request).data
+        return self._product_render(product, self._home_url(request)).data
 
-    def _product_render(self, product: Product, request: Request) -> "ProductRender":
+    def _product_render(self, product: Product, home: str) -> "ProductRender":
         """Rendering a product's ~70 fields cost more than serialising them, so the last
         rendering of each product is kept with everything it was rendered from (every product
         field it shows, the stock owner's quantity and status, the home URL, the parent's slug)
@@ -551,7 +552,6 @@ class ShopApp(FakeApp):
         so a new product under a reused id after a reset never gets an old rendering."""
         state = self.state
         owner_link = state.products.get(product.parent_id) if product.type == "variation" else product
-        home = self._home_url(request)
         owner = state.stock_owner(product)  # what managing_stock and the effective_* read, read once
         managing = state.global_manage_stock and owner is not None
         status = owner.stock_status if owner is not None and owner is not product else product.stock_status
@@ -754,8 +754,10 @@ def _invalid_json(code: int, reason: str) -> ShopError:
 def request_params(request: Request) -> dict[str, Any]:
     """WP_REST_Request params: the query, overridden by the body. A JSON body counts on any
     method (WordPress validates it on GET too); a form body only on methods that take a body."""
-    params: dict[str, Any] = {k: v for k, v in request.environ.get("stocksim.params", _query_params(request)).items()
-                              if k not in AUTH_PARAMS}
+    query = request.environ.get("stocksim.params")  # parsed once per request, by _serve
+    if query is None:
+        query = _query_params(request)
+    params: dict[str, Any] = {k: v for k, v in query.items() if k not in AUTH_PARAMS}
     if "json" in (request.mimetype or ""):
         params.update(json_body(request))
     elif request.method in ("POST", "PUT", "PATCH", "DELETE"):
