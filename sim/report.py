@@ -81,8 +81,11 @@ class ReportWriter:
     """The controller's side: collect every scenario's record, write the reports when the session ends."""
 
     def __init__(self, directory: Path) -> None:
+        from sim.html_report import ChartDrawer
+
         self.directory = directory
         self.records: dict[str, dict[str, Any]] = {}
+        self.charts = ChartDrawer()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, RECORD, None)
@@ -97,6 +100,8 @@ class ReportWriter:
             else:
                 record = {**record, "outcome": outcome(report), "error": error,
                           "duration": report.duration, "when": report.when}
+                if record.get("timeline"):  # drawn meanwhile, on another core
+                    self.charts.submit(record["timeline"], record["scenario"]["name"])
             self.records[report.nodeid] = record
 
     @pytest.hookimpl(trylast=True)
@@ -110,7 +115,10 @@ class ReportWriter:
         records = self.ordered()
         (self.directory / "cucumber.json").write_text(json.dumps(cucumber(records), indent=1, ensure_ascii=False),
                                                       encoding="utf-8")
-        write_index(self.directory / "index.html", records)
+        try:
+            write_index(self.directory / "index.html", records, self.charts)
+        finally:
+            self.charts.close()
 
     def ordered(self) -> list[dict[str, Any]]:
         """By feature file, then by line: the same order whatever order the workers finished in."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sim import charts
-from sim.html_report import write_index
+from sim.html_report import ChartDrawer, chart_svg, write_index
 from sim.narration import STEPS_RU, TEXT, Narrator, step_text
 from sim.timeline import Check, Event, Timeline
 
@@ -127,3 +127,31 @@ def test_the_report_without_matplotlib_says_it_has_no_charts(tmp_path: Path, mon
     assert "No charts: charts need matplotlib" in page and "<svg" not in page
     assert "the shop stock becomes 10 within 15 minutes" in page and "FAILED" in page
     assert "AssertionError: the shop stock was 8" in page
+
+
+def test_a_chart_drawn_in_the_drawing_process_is_the_one_drawn_here() -> None:
+    """The report's charts are drawn in a spawned process while the scenarios run; same bytes."""
+    document = timeline_with_a_failed_check().document("C1", "S")
+    drawer = ChartDrawer()
+    try:
+        drawer.submit(document, "S")
+        assert drawer._pool is not None  # noqa: SLF001 - a process was started for it
+        drawn_there = drawer.svg(document, "S")
+    finally:
+        drawer.close()
+    assert drawn_there is not None and drawn_there == chart_svg(document, "S")
+    assert "expected (check FAILED)" in drawn_there
+
+
+def test_a_chart_the_drawing_process_could_not_take_is_drawn_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "submit", refuse)
+    document = timeline_with_a_failed_check().document("C1", "S")
+    drawer = ChartDrawer()
+    drawer.submit(document, "S")
+    drawer.submit(document, "S")  # not tried again
+    assert drawer.svg(document, "S") == chart_svg(document, "S") and drawer.note == ""
