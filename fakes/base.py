@@ -72,6 +72,10 @@ class OutgoingHttp:
             hook(method, url, reply.status)
         return reply.status, reply.data
 
+    def close(self) -> None:
+        """Close the kept-alive connections (a later request opens a new one)."""
+        self._pools.clear()
+
 
 class OutgoingHttpError(OSError):
     """An outgoing call got no answer."""

@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-import requests
-
-from fakes.base import ADMIN_PREFIX, direct_session
+from fakes.base import ADMIN_PREFIX, OutgoingHttp, OutgoingHttpError, dump_json, load_json
 from fakes.clock import Clock
 
 
@@ -64,21 +62,34 @@ class Credentials:
 
 @dataclass
 class HttpTarget:
-    """Drives a CRM and a shop through their control routes over HTTP."""
+    """Drives a CRM and a shop through their control routes over HTTP.
+
+    The control calls are the simulator's own (no official client has them): they go on
+    urllib3's keep-alive pools (``OutgoingHttp``); a scenario makes one per job run and checkout."""
 
     creds: Credentials
-    session: requests.Session = field(default_factory=direct_session)
     control_token: str | None = None
+    http: OutgoingHttp = field(default_factory=OutgoingHttp)
 
     def __post_init__(self) -> None:
+        self.control_headers = {"Content-Type": "application/json"}
         if self.control_token:
-            self.session.headers[CONTROL_TOKEN_HEADER] = self.control_token
+            self.control_headers[CONTROL_TOKEN_HEADER] = self.control_token
 
     def _control(self, base: str, method: str, path: str, body: Any = None) -> Any:
-        response = self.session.request(method, f"{base}{ADMIN_PREFIX}{path}", json=body, timeout=30)
-        if response.status_code >= 400:
-            raise TargetError(f"{method} {base}{ADMIN_PREFIX}{path} -> {response.status_code}: {response.text[:500]}")
-        return response.json()
+        url = f"{base}{ADMIN_PREFIX}{path}"
+        try:
+            status, content = self.http.request(method, url, None if body is None else dump_json(body),
+                                                self.control_headers)
+        except OutgoingHttpError as exc:
+            raise TargetError(f"{method} {url}: no answer: {exc}") from None
+        text = content[:500].decode("utf-8", "replace")
+        if status >= 400:
+            raise TargetError(f"{method} {url} -> {status}: {text}")
+        try:
+            return load_json(content)
+        except ValueError:
+            raise TargetError(f"{method} {url} -> {status}: not JSON: {text}") from None
 
     def crm_control(self, method: str, path: str, body: Any = None) -> Any:
         return self._control(self.creds.crm_url, method, path, body)
@@ -168,6 +179,7 @@ class EmbeddedFakes(HttpTarget):
         pass
 
     def close(self) -> None:
+        self.http.close()
         self.fakes.stop()
 
 
@@ -204,7 +216,7 @@ class DockerStack(HttpTarget):
         return stack_logs(self.compose_project, tail) if self.compose_project else ""
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
 
 def docker_client() -> Any:

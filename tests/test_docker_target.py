@@ -328,7 +328,7 @@ def docker_stack(served: ServedFakes, **kwargs: Any) -> DockerStack:
 def test_docker_stack_wires_the_in_network_urls(served: ServedFakes) -> None:
     stack = docker_stack(served, control_token="secret", crm_internal_url="http://crm:8000",
                          shop_internal_url="http://wordpress")
-    assert stack.session.headers[CONTROL_TOKEN_HEADER] == "secret"
+    assert stack.control_headers[CONTROL_TOKEN_HEADER] == "secret"
     try:
         stack.reset()
         assert stack.shop_control("GET", "/connector/settings")["api_url"] == "http://crm:8000"
@@ -351,9 +351,24 @@ def test_out_of_process_clocks_follow_the_simulation(served: ServedFakes) -> Non
 def test_embedded_fakes_send_no_token() -> None:
     target = EmbeddedFakes()
     try:
-        assert CONTROL_TOKEN_HEADER not in target.session.headers
+        assert CONTROL_TOKEN_HEADER not in target.control_headers
     finally:
         target.close()
+
+
+def test_a_target_that_does_not_answer_or_refuses_fails_clearly(served: ServedFakes) -> None:
+    """A control call gets a TargetError naming the call: no answer at all, or the target's refusal."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        creds = Credentials(crm_url=f"http://127.0.0.1:{port}", shop_url=f"http://127.0.0.1:{port}",
+                            connector_key="k", manager_key="m", consumer_key="ck", consumer_secret="cs")
+        with pytest.raises(TargetError, match=r"POST http://127\.0\.0\.1:\d+/__stocksim/connector/jobs/history: no answer"):
+            DockerStack(creds).shop_control("POST", "/connector/jobs/history")
+    with pytest.raises(TargetError, match=r"/__stocksim/connector/jobs/nope -> 40\d: "):
+        docker_stack(served).shop_control("POST", "/connector/jobs/nope")
 
 
 def test_a_compose_project_without_an_engine_fails_clearly(served: ServedFakes) -> None:
