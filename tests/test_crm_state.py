@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Any
 
@@ -227,6 +228,16 @@ def test_parse_icml() -> None:
 def test_parse_icml_rejects_bad_files(text: str) -> None:
     with pytest.raises(IcmlError):
         parse_icml(text)
+    assert gc.isenabled()  # the collector, paused for the parse, runs again after a refused file too
+
+
+def test_parse_icml_leaves_a_paused_collector_paused() -> None:
+    gc.disable()
+    try:
+        parse_icml(ICML.encode())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # -- validation -------------------------------------------------------------------
